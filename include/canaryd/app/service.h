@@ -1,0 +1,46 @@
+#pragma once
+// The running canaryd service, wired from a Config: metrics registry, series table, sample sink,
+// remote-write handler, HTTP server. `canaryd serve` runs one; tests run one in-process on port 0.
+
+#include <memory>
+
+#include "canaryd/common/clock.h"
+#include "canaryd/common/metrics.h"
+#include "canaryd/config/config.h"
+#include "canaryd/ingest/series_table_sink.h"
+#include "canaryd/series/series_table.h"
+#include "canaryd/server/http_server.h"
+
+namespace canaryd::app {
+
+/// Thread safety: Start/Shutdown/Wait from one controlling thread; accessors are thread-safe.
+class Service {
+ public:
+  Service(config::Config config, const Clock& clock);
+  ~Service();
+
+  /// Binds and starts serving. Fails if the listen address cannot be bound.
+  Result<void> Start();
+  /// Graceful shutdown (see HttpServer); Wait() blocks until it is complete.
+  void Shutdown();
+  void Wait();
+  /// Removes series idle for longer than series.retention; returns how many.
+  size_t ExpireIdleSeries();
+
+  uint16_t port() const;
+  const config::Config& config() const { return config_; }
+  MetricsRegistry& metrics() { return metrics_; }
+  series::SeriesTable& series_table() { return table_; }
+  server::HttpServer& http_server() { return *server_; }
+
+ private:
+  config::Config config_;
+  const Clock& clock_;
+  MetricsRegistry metrics_;
+  series::SeriesTable table_;
+  ingest::SeriesTableSink sink_;
+  std::unique_ptr<ingest::RemoteWriteHandler> remote_write_;
+  std::unique_ptr<server::HttpServer> server_;
+};
+
+}  // namespace canaryd::app

@@ -1,0 +1,44 @@
+#pragma once
+// canaryd's YAML configuration (documented in docs/configuration.md). Loading is start-up work,
+// so errors are exceptions (ConfigError) whose message names the file, line, column and field.
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "canaryd/ingest/remote_write_handler.h"
+#include "canaryd/server/http_server.h"
+
+namespace canaryd::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  std::string log_level = "info";
+  server::ServerOptions server;
+  ingest::RemoteWriteOptions remote_write;
+  /// Series with no sample for this long leave the series table.
+  std::chrono::seconds series_retention{std::chrono::minutes(15)};
+};
+
+/// Parses YAML text; `source` names it in error messages (a file path, or "<string>").
+/// Unknown keys, wrong types and out-of-range values are errors. Missing keys keep defaults.
+Config ParseConfig(std::string_view yaml, std::string_view source = "<string>");
+
+/// Reads and parses a file.
+Config LoadConfigFile(const std::string& path);
+
+/// "host:port" -> ServerOptions address and port; throws ConfigError naming `field`.
+void ParseListenAddress(std::string_view value, std::string_view field, server::ServerOptions& out);
+
+/// Prometheus duration syntax: "1h30m", "15s", "500ms", "2d". Returns false if malformed.
+bool ParseDuration(std::string_view text, std::chrono::milliseconds& out);
+
+/// Byte sizes: "32MiB", "512KB", "1GiB", "1048576". Returns false if malformed.
+bool ParseByteSize(std::string_view text, uint64_t& out);
+
+}  // namespace canaryd::config

@@ -1,0 +1,54 @@
+#pragma once
+// Label sets in canaryd have one canonical byte form, the "label key": the protobuf encoding of
+// `repeated prometheus.Label` (TimeSeries field 1) for the labels sorted by name, without
+// duplicates and without empty values (an empty value is the same as an absent label in PromQL),
+// each with minimal varints and fields in order (name, then value).
+//
+// The same label set therefore has the same key whether it arrived over remote-write 1.0, 2.0 or
+// a scrape, and for well-formed 1.0 requests the key is the request's own label bytes, so the
+// decoder hashes them in place without copying.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace canaryd::model {
+
+/// One label as views into some buffer.
+struct LabelView {
+  std::string_view name;
+  std::string_view value;
+  friend bool operator==(const LabelView&, const LabelView&) = default;
+};
+
+/// Appends one label to a key. REQUIRES: labels are appended sorted by name, value non-empty.
+void AppendLabel(std::string& key, std::string_view name, std::string_view value);
+
+/// Bytes AppendLabel would write for this label.
+size_t EncodedLabelSize(size_t name_len, size_t value_len) noexcept;
+
+/// Iterates the labels of a key produced by AppendLabel (or verified canonical by a decoder).
+/// The key is trusted: behaviour on arbitrary bytes is to stop early, never to read out of bounds.
+class LabelKeyReader {
+ public:
+  explicit LabelKeyReader(std::string_view key) : rest_(key) {}
+  /// Reads the next label; false at the end.
+  bool Next(LabelView& out);
+
+ private:
+  std::string_view rest_;
+};
+
+/// The value of label `name` in `key`, or "" if absent.
+std::string_view FindLabel(std::string_view key, std::string_view name);
+
+/// `metric{a="b", ...}` for messages and logs; at most `max_len` bytes (then ends with "...").
+std::string FormatLabelKey(std::string_view key, size_t max_len = 512);
+
+/// 64-bit hash of a label key (XXH3). Equal keys give equal hashes.
+uint64_t HashLabelKey(std::string_view key) noexcept;
+
+/// True if `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
+bool IsValidUtf8(std::string_view s) noexcept;
+
+}  // namespace canaryd::model

@@ -1,0 +1,277 @@
+#include "canaryd/app/cli.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "canaryd/common/logging.h"
+#include "canaryd/app/service.h"
+#include "canaryd/common/clock.h"
+#include "canaryd/config/config.h"
+
+namespace canaryd::app {
+namespace {
+
+constexpr const char* kVersion = CANARYD_VERSION;
+
+constexpr const char* kMainHelp = R"(canaryd: continuous canary analysis for Prometheus metrics
+
+Usage:
+  canaryd <command> [flags]
+
+Commands:
+  serve          Run the server: Prometheus remote-write receiver (1.0 and 2.0) and /metrics.
+  check-config   Validate a configuration file and print the effective settings.
+  version        Print the version.
+  help           Show this help, or `canaryd help <command>` for a command's flags.
+
+Run `canaryd <command> --help` for the flags of a command.
+Documentation: docs/ in the source tree (configuration.md, remote-write.md, architecture.md).
+)";
+
+constexpr const char* kServeHelp = R"(Usage: canaryd serve [flags]
+
+Runs the server until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, lets
+requests in progress finish (up to server.shutdown_grace_period), and exits 0.
+
+Flags:
+  --config FILE              YAML configuration (docs/configuration.md). Without it, defaults.
+  --listen-address HOST:PORT Overrides server.listen_address (default 127.0.0.1:9464).
+  --threads N                Overrides server.threads (0 = one per core).
+  --log.level LEVEL          Overrides log.level: trace, debug, info, warn, error, off.
+  -h, --help                 Show this help.
+
+Endpoints:
+  POST /api/v1/write         Prometheus remote-write 1.0 and 2.0 (aliases /api/v1/push,
+                             /api/v1/receive). Point Prometheus's remote_write url here.
+  GET  /metrics              canaryd's own metrics (Prometheus text format).
+  GET  /-/healthy            200 while the process runs.
+  GET  /-/ready              200 while serving, 503 during shutdown.
+
+Example Prometheus configuration:
+  remote_write:
+    - url: http://127.0.0.1:9464/api/v1/write
+
+Exit codes: 0 clean shutdown, 1 runtime failure (e.g. the address is in use), 2 bad flags or
+configuration.
+)";
+
+constexpr const char* kCheckConfigHelp = R"(Usage: canaryd check-config FILE
+
+Parses FILE like `canaryd serve --config FILE` would, prints the effective settings and exits 0,
+or prints the first error (file:line:column: field: problem) and exits 2.
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Minimal flag parser: --name value, --name=value, boolean -h/--help.
+class Flags {
+ public:
+  Flags(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) {
+      args_.emplace_back(argv[i]);
+    }
+  }
+  bool Help() const {
+    for (const auto& a : args_) {
+      if (a == "-h" || a == "--help") {
+        return true;
+      }
+    }
+    return false;
+  }
+  // Consumes all flags; `known` lists the names that take a value.
+  std::vector<std::pair<std::string, std::string>> Parse(const std::vector<std::string>& known,
+                                                         std::vector<std::string>& positional) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (size_t i = 0; i < args_.size(); ++i) {
+      const std::string& a = args_[i];
+      if (a.rfind("--", 0) != 0) {
+        positional.push_back(a);
+        continue;
+      }
+      std::string name = a.substr(2), value;
+      const auto eq = name.find('=');
+      bool has_value = false;
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        has_value = true;
+      }
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        throw UsageError("unknown flag --" + name);
+      }
+      if (!has_value) {
+        if (i + 1 >= args_.size()) {
+          throw UsageError("flag --" + name + " needs a value");
+        }
+        value = args_[++i];
+      }
+      out.emplace_back(name, value);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> args_;
+};
+
+std::string Describe(const config::Config& c) {
+  auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; };
+  std::string out;
+  out += "log.level: " + c.log_level + "\n";
+  out += "server.listen_address: " + c.server.address + ":" + std::to_string(c.server.port) + "\n";
+  out += "server.threads: " + std::to_string(c.server.threads) + " (0 = one per core)\n";
+  out += "server.max_connections: " + std::to_string(c.server.max_connections) + "\n";
+  out += "server.idle_timeout: " + ms(c.server.idle_timeout) + "\n";
+  out += "server.read_timeout: " + ms(c.server.read_timeout) + "\n";
+  out += "server.write_timeout: " + ms(c.server.write_timeout) + "\n";
+  out += "server.shutdown_grace_period: " + ms(c.server.shutdown_grace) + "\n";
+  out += "remote_write.max_body_bytes: " + std::to_string(c.remote_write.max_body_bytes) + "\n";
+  out += "remote_write.max_decoded_bytes: " + std::to_string(c.remote_write.max_decoded_bytes) + "\n";
+  out += "remote_write.max_inflight_bytes: " + std::to_string(c.remote_write.max_inflight_bytes) + "\n";
+  out += "remote_write.max_future: " + ms(c.remote_write.max_future) + "\n";
+  out += "remote_write.retry_after: " + std::to_string(c.remote_write.retry_after.count()) + "s\n";
+  out += "series.retention: " + std::to_string(c.series_retention.count()) + "s\n";
+  return out;
+}
+
+int Serve(int argc, char** argv) {
+  Flags flags(argc, argv, 2);
+  if (flags.Help()) {
+    std::cout << kServeHelp;
+    return 0;
+  }
+  std::vector<std::string> positional;
+  const auto parsed =
+      flags.Parse({"config", "listen-address", "threads", "log.level"}, positional);
+  if (!positional.empty()) {
+    throw UsageError("unexpected argument \"" + positional[0] + "\"");
+  }
+  config::Config cfg;
+  for (const auto& [name, value] : parsed) {
+    if (name == "config") {
+      cfg = config::LoadConfigFile(value);
+    }
+  }
+  for (const auto& [name, value] : parsed) {
+    if (name == "listen-address") {
+      config::ParseListenAddress(value, "--listen-address", cfg.server);
+    } else if (name == "threads") {
+      cfg.server.threads = static_cast<unsigned>(std::stoul(value));
+    } else if (name == "log.level") {
+      cfg.log_level = value;
+    }
+  }
+  if (!InitLogging(cfg.log_level)) {
+    throw UsageError("--log.level: \"" + cfg.log_level +
+                     "\" is not one of trace, debug, info, warn, error, off");
+  }
+
+  // SIGTERM/SIGINT are taken synchronously by this thread (sigtimedwait below); block them
+  // before any other thread starts so that they inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Service service(cfg, SystemClock::Instance());
+  if (auto r = service.Start(); !r) {
+    spdlog::error("cannot listen on {}:{}: {}", cfg.server.address, cfg.server.port,
+                  r.error().message());
+    return 1;
+  }
+  spdlog::info("canaryd {} listening on {}:{} with {} threads; remote-write at /api/v1/write",
+               kVersion, cfg.server.address, service.port(), service.http_server().thread_count());
+
+  // Main thread: wait for a signal, expiring idle series meanwhile.
+  const auto sweep = std::min<std::chrono::seconds>(std::chrono::seconds(60),
+                                                     std::max<std::chrono::seconds>(
+                                                         std::chrono::seconds(1),
+                                                         cfg.series_retention / 4));
+  for (;;) {
+    timespec timeout{static_cast<time_t>(sweep.count()), 0};
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("received {}, shutting down (grace period {} ms)",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.server.shutdown_grace.count());
+      break;
+    }
+    if (const size_t n = service.ExpireIdleSeries(); n > 0) {
+      spdlog::debug("expired {} idle series", n);
+    }
+  }
+  service.Shutdown();
+  service.Wait();
+  spdlog::info("canaryd stopped");
+  return 0;
+}
+
+int CheckConfig(int argc, char** argv) {
+  Flags flags(argc, argv, 2);
+  if (flags.Help()) {
+    std::cout << kCheckConfigHelp;
+    return 0;
+  }
+  std::vector<std::string> positional;
+  flags.Parse({}, positional);
+  if (positional.size() != 1) {
+    throw UsageError("check-config takes exactly one FILE");
+  }
+  const auto cfg = config::LoadConfigFile(positional[0]);
+  std::cout << positional[0] << ": OK\n" << Describe(cfg);
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  try {
+    if (command.empty() || command == "help" || command == "-h" || command == "--help") {
+      if (command == "help" && argc > 2) {
+        const std::string topic = argv[2];
+        if (topic == "serve") {
+          std::cout << kServeHelp;
+          return 0;
+        }
+        if (topic == "check-config") {
+          std::cout << kCheckConfigHelp;
+          return 0;
+        }
+      }
+      std::cout << kMainHelp;
+      return command.empty() ? 2 : 0;
+    }
+    if (command == "version" || command == "--version") {
+      std::cout << "canaryd " << kVersion << "\n";
+      return 0;
+    }
+    if (command == "serve") {
+      return Serve(argc, argv);
+    }
+    if (command == "check-config") {
+      return CheckConfig(argc, argv);
+    }
+    throw UsageError("unknown command \"" + command + "\"");
+  } catch (const UsageError& e) {
+    std::cerr << "canaryd: " << e.what() << "\nRun `canaryd --help` for usage.\n";
+    return 2;
+  } catch (const config::ConfigError& e) {
+    std::cerr << "canaryd: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "canaryd: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace canaryd::app

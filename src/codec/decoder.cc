@@ -1,0 +1,726 @@
+#include <algorithm>
+#include <cstring>
+
+#include "canaryd/codec/remote_write.h"
+#include "histogram.h"
+#include "wire.h"
+
+namespace canaryd::codec {
+namespace {
+
+using model::LabelView;
+
+Errc ErrorOf(const wire::Reader& r) { return r.error() == Errc::kOk ? Errc::kTruncated : r.error(); }
+
+// Appends `s` to `out` with control and non-UTF-8 bytes escaped, for error messages.
+void AppendPrintable(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const bool utf8 = model::IsValidUtf8(s);
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+}
+
+std::string FormatLabelViews(const std::vector<LabelView>& labels) {
+  std::string out = "{";
+  for (size_t i = 0; i < labels.size() && out.size() < 512; ++i) {
+    if (i) {
+      out += ", ";
+    }
+    AppendPrintable(out, labels[i].name);
+    out += "=\"";
+    AppendPrintable(out, labels[i].value);
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string_view ReasonText(RejectReason r) {
+  switch (r) {
+    case RejectReason::kMissingName: return "series has no __name__ label";
+    case RejectReason::kEmptyLabelName: return "empty label name";
+    case RejectReason::kDuplicateLabel: return "duplicate label name";
+    case RejectReason::kInvalidUtf8: return "label name or value is not valid UTF-8";
+    case RejectReason::kBadSymbolRef: return "symbol reference out of range";
+    case RejectReason::kOddLabelRefs: return "labels_refs has an odd length";
+    case RejectReason::kSamplesAndHistograms: return "series has both samples and histograms";
+    case RejectReason::kInvalidHistogram: return "invalid native histogram";
+    case RejectReason::kInvalidExemplar: return "invalid exemplar";
+    case RejectReason::kTooFarInFuture: return "timestamp too far in the future";
+    case RejectReason::kCount: break;
+  }
+  return "unknown";
+}
+
+// Decodes a Sample message. Fast path for the encoding every sender uses: value then timestamp.
+inline bool DecodeSample(std::string_view msg, model::Sample& out, int64_t* start_ts) {
+  out = {};
+  if (msg.size() >= 10 && msg[0] == '\x09' && msg[9] == '\x10') {
+    std::memcpy(&out.value, msg.data() + 1, 8);
+    wire::Reader r(msg.substr(10));
+    uint64_t ts;
+    if (r.ReadVarint(ts) && r.AtEnd()) {
+      out.timestamp_ms = static_cast<int64_t>(ts);
+      return true;
+    }
+    out = {};
+  }
+  wire::Reader r(msg);
+  while (!r.AtEnd()) {
+    uint32_t f, wt;
+    if (!r.ReadTag(f, wt)) {
+      return false;
+    }
+    uint64_t v;
+    if (f == 1 && wt == wire::kI64) {
+      if (!r.ReadDouble(out.value)) return false;
+    } else if (f == 2 && wt == wire::kVarint) {
+      if (!r.ReadVarint(v)) return false;
+      out.timestamp_ms = static_cast<int64_t>(v);
+    } else if (f == 3 && wt == wire::kVarint && start_ts != nullptr) {
+      if (!r.ReadVarint(v)) return false;
+      *start_ts = static_cast<int64_t>(v);
+    } else if (!r.Skip(f, wt)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Decodes a 1.0 Label message. `canonical` is cleared unless it is exactly name then value.
+inline bool DecodeLabel(std::string_view msg, LabelView& out, bool& canonical) {
+  out = {};
+  wire::Reader r(msg);
+  int seen = 0;  // 1 after name first, 2 after name then value, -1 otherwise
+  while (!r.AtEnd()) {
+    uint32_t f, wt;
+    if (!r.ReadTag(f, wt)) {
+      return false;
+    }
+    if (f == 1 && wt == wire::kLen) {
+      if (!r.ReadBytes(out.name)) return false;
+      seen = seen == 0 ? 1 : -1;
+    } else if (f == 2 && wt == wire::kLen) {
+      if (!r.ReadBytes(out.value)) return false;
+      seen = seen == 1 ? 2 : -1;
+    } else {
+      seen = -1;
+      if (!r.Skip(f, wt)) return false;
+    }
+  }
+  if (seen != 2) {
+    canonical = false;
+  }
+  return true;
+}
+
+// Walks a message's fields without interpreting them: checks it is well-formed.
+bool WalkMessage(std::string_view msg) {
+  wire::Reader r(msg);
+  while (!r.AtEnd()) {
+    uint32_t f, wt;
+    if (!r.ReadTag(f, wt) || !r.Skip(f, wt)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Checks the label-level rules that do not depend on order. Returns false with `reason` set.
+inline bool CheckLabelText(const std::vector<LabelView>& labels, RejectReason& reason) {
+  for (const auto& l : labels) {
+    if (l.name.empty()) {
+      reason = RejectReason::kEmptyLabelName;
+      return false;
+    }
+  }
+  for (const auto& l : labels) {
+    if (!model::IsValidUtf8(l.name) || !model::IsValidUtf8(l.value)) {
+      reason = RejectReason::kInvalidUtf8;
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// Per-series counts gathered while walking one TimeSeries.
+struct detail::SeriesTally {
+  uint32_t first_sample = 0;
+  uint32_t num_samples = 0;
+  uint64_t histograms = 0;
+  uint64_t exemplars = 0;
+  uint64_t future_samples = 0;
+  uint64_t bad_histograms = 0;
+  uint64_t bad_exemplars = 0;
+};
+
+namespace {
+using detail::SeriesTally;
+
+// Validates one Histogram message into the tally; an error means the request is malformed.
+Result<void> TallyHistogram(std::string_view msg, const DecodeLimits& limits, SeriesTally& t) {
+  HistogramInfo info;
+  Errc err = Errc::kOk;
+  switch (CheckHistogram(msg, info, err)) {
+    case HistogramCheck::kMalformed:
+      return make_error_code(err);
+    case HistogramCheck::kInvalid:
+      ++t.bad_histograms;
+      break;
+    case HistogramCheck::kValid:
+      if (info.timestamp_ms > limits.max_timestamp_ms) {
+        ++t.bad_histograms;
+      }
+      break;
+  }
+  ++t.histograms;
+  return {};
+}
+
+}  // namespace
+
+std::string_view RejectReasonName(RejectReason r) noexcept {
+  switch (r) {
+    case RejectReason::kMissingName: return "missing_name";
+    case RejectReason::kEmptyLabelName: return "empty_label_name";
+    case RejectReason::kDuplicateLabel: return "duplicate_label";
+    case RejectReason::kInvalidUtf8: return "invalid_utf8";
+    case RejectReason::kBadSymbolRef: return "bad_symbol_ref";
+    case RejectReason::kOddLabelRefs: return "odd_label_refs";
+    case RejectReason::kSamplesAndHistograms: return "samples_and_histograms";
+    case RejectReason::kInvalidHistogram: return "invalid_histogram";
+    case RejectReason::kInvalidExemplar: return "invalid_exemplar";
+    case RejectReason::kTooFarInFuture: return "too_far_in_future";
+    case RejectReason::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string DecodeReport::Summary() const {
+  std::string out;
+  auto add_part = [&](uint64_t n, std::string_view what) {
+    if (n == 0) {
+      return;
+    }
+    out += out.empty() ? "rejected " : ", ";
+    out += std::to_string(n);
+    out += ' ';
+    out += what;
+  };
+  if (series_rejected > 0) {
+    add_part(series_rejected, "of " + std::to_string(series_accepted + series_rejected) + " series");
+    std::string reasons;
+    for (size_t i = 0; i < series_rejected_by_reason.size(); ++i) {
+      if (series_rejected_by_reason[i] == 0) {
+        continue;
+      }
+      reasons += reasons.empty() ? " (" : ", ";
+      reasons += RejectReasonName(static_cast<RejectReason>(i));
+      reasons += ": ";
+      reasons += std::to_string(series_rejected_by_reason[i]);
+    }
+    out += reasons + ")";
+  }
+  add_part(samples_rejected_by_reason[static_cast<size_t>(RejectReason::kTooFarInFuture)],
+           "samples too far in the future");
+  add_part(histograms_rejected, "histograms");
+  add_part(exemplars_rejected, "exemplars");
+  if (!first_rejection.empty()) {
+    out += "; first: ";
+    out += first_rejection;
+  }
+  return out;
+}
+
+void RemoteWriteDecoder::RecordRejection(DecodeReport& report, RejectReason reason,
+                                         uint64_t samples, uint64_t histograms, uint64_t exemplars,
+                                         std::string_view detail) {
+  report.samples_rejected += samples;
+  report.samples_rejected_by_reason[static_cast<size_t>(reason)] += samples;
+  report.histograms_rejected += histograms;
+  report.exemplars_rejected += exemplars;
+  if (report.first_rejection.empty()) {
+    report.first_rejection = FormatLabelViews(labels_);
+    report.first_rejection += ": ";
+    report.first_rejection += ReasonText(reason);
+    if (!detail.empty()) {
+      report.first_rejection += " (";
+      report.first_rejection += detail;
+      report.first_rejection += ')';
+    }
+  }
+}
+
+void RemoteWriteDecoder::RejectSeries(DecodeReport& report, RejectReason reason,
+                                      const SeriesTally& t, model::SeriesBatch& batch) {
+  batch.samples.resize(t.first_sample);
+  ++report.series_rejected;
+  ++report.series_rejected_by_reason[static_cast<size_t>(reason)];
+  RecordRejection(report, reason, t.num_samples + t.future_samples, t.histograms, t.exemplars,
+                  {});
+}
+
+void RemoteWriteDecoder::AcceptSeries(DecodeReport& report, const SeriesTally& t,
+                                      model::BatchSeries series, model::SeriesBatch& batch) {
+  // The series stays; what was wrong inside it is rejected piece by piece.
+  auto reject_part = [&](RejectReason reason, uint64_t n, uint64_t samples, uint64_t histograms,
+                         uint64_t exemplars) {
+    if (n == 0) {
+      return;
+    }
+    RecordRejection(report, reason, samples, histograms, exemplars,
+                    reason == RejectReason::kTooFarInFuture ? std::to_string(n) + " samples"
+                                                            : std::string());
+  };
+  reject_part(RejectReason::kTooFarInFuture, t.future_samples, t.future_samples, 0, 0);
+  reject_part(RejectReason::kInvalidExemplar, t.bad_exemplars, 0, 0, t.bad_exemplars);
+  reject_part(RejectReason::kInvalidHistogram, t.bad_histograms, 0, t.bad_histograms, 0);
+  series.first_sample = t.first_sample;
+  series.num_samples = t.num_samples;
+  batch.series.push_back(series);
+  ++report.series_accepted;
+  report.samples_accepted += t.num_samples;
+  report.histograms_accepted += t.histograms - t.bad_histograms;
+  report.exemplars_accepted += t.exemplars - t.bad_exemplars;
+}
+
+bool RemoteWriteDecoder::BuildKey(RejectReason& reason, size_t& offset, size_t& size) {
+  if (!std::is_sorted(labels_.begin(), labels_.end(),
+                      [](const LabelView& a, const LabelView& b) { return a.name < b.name; })) {
+    std::sort(labels_.begin(), labels_.end(),
+              [](const LabelView& a, const LabelView& b) { return a.name < b.name; });
+  }
+  bool has_name = false;
+  for (size_t i = 0; i < labels_.size(); ++i) {
+    if (i > 0 && labels_[i].name == labels_[i - 1].name) {
+      reason = RejectReason::kDuplicateLabel;
+      return false;
+    }
+    if (labels_[i].name == "__name__" && !labels_[i].value.empty()) {
+      has_name = true;
+    }
+  }
+  if (!has_name) {
+    reason = RejectReason::kMissingName;
+    return false;
+  }
+  offset = key_arena_.size();
+  for (const auto& l : labels_) {
+    if (!l.value.empty()) {
+      model::AppendLabel(key_arena_, l.name, l.value);
+    }
+  }
+  size = key_arena_.size() - offset;
+  return true;
+}
+
+Result<void> RemoteWriteDecoder::Decode(ProtocolVersion version, std::string_view body,
+                                        const DecodeLimits& limits, model::SeriesBatch& batch,
+                                        DecodeReport& report) {
+  batch.Clear();
+  report.Clear();
+  key_arena_.clear();
+  fixups_.clear();
+  auto result = version == ProtocolVersion::kV1 ? DecodeV1(body, limits, batch, report)
+                                                : DecodeV2(body, limits, batch, report);
+  if (!result) {
+    batch.Clear();
+    return result;
+  }
+  for (const auto& f : fixups_) {
+    batch.series[f.series_index].labels = std::string_view(key_arena_.data() + f.offset, f.size);
+  }
+  return {};
+}
+
+Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLimits& limits,
+                                          model::SeriesBatch& batch, DecodeReport& report) {
+  wire::Reader top(body);
+  while (!top.AtEnd()) {
+    uint32_t field, wt;
+    if (!top.ReadTag(field, wt)) {
+      return make_error_code(ErrorOf(top));
+    }
+    if (field == 3 && wt == wire::kLen) {  // MetricMetadata
+      std::string_view md;
+      if (!top.ReadBytes(md) || !WalkMessage(md)) {
+        return make_error_code(ErrorOf(top));
+      }
+      ++report.metadata_accepted;
+      continue;
+    }
+    if (field != 1 || wt != wire::kLen) {
+      if (!top.Skip(field, wt)) {
+        return make_error_code(ErrorOf(top));
+      }
+      continue;
+    }
+    std::string_view ts;
+    if (!top.ReadBytes(ts)) {
+      return make_error_code(ErrorOf(top));
+    }
+
+    // ---- one TimeSeries ----
+    labels_.clear();
+    const char* labels_begin = nullptr;
+    const char* labels_end = nullptr;
+    bool canonical = true;
+    bool sorted_unique = true;
+    SeriesTally tally;
+    tally.first_sample = static_cast<uint32_t>(batch.samples.size());
+
+    wire::Reader r(ts);
+    while (!r.AtEnd()) {
+      const char* field_start = r.pos();
+      uint32_t f, fwt;
+      if (!r.ReadTag(f, fwt)) {
+        return make_error_code(ErrorOf(r));
+      }
+      if (fwt != wire::kLen || f > 4) {
+        if (!r.Skip(f, fwt)) {
+          return make_error_code(ErrorOf(r));
+        }
+        continue;
+      }
+      std::string_view msg;
+      if (!r.ReadBytes(msg)) {
+        return make_error_code(ErrorOf(r));
+      }
+      switch (f) {
+        case 1: {
+          LabelView l;
+          if (!DecodeLabel(msg, l, canonical)) {
+            return make_error_code(Errc::kTruncated);
+          }
+          if (labels_end != nullptr && labels_end != field_start) {
+            canonical = false;  // labels interleaved with other fields
+          }
+          if (labels_begin == nullptr) {
+            labels_begin = field_start;
+          }
+          labels_end = r.pos();
+          if (l.value.empty() ||
+              static_cast<size_t>(labels_end - field_start) !=
+                  model::EncodedLabelSize(l.name.size(), l.value.size())) {
+            canonical = false;
+          }
+          if (!labels_.empty() && !(labels_.back().name < l.name)) {
+            sorted_unique = false;
+          }
+          labels_.push_back(l);
+          break;
+        }
+        case 2: {
+          model::Sample s;
+          if (!DecodeSample(msg, s, nullptr)) {
+            return make_error_code(Errc::kTruncated);
+          }
+          if (s.timestamp_ms > limits.max_timestamp_ms) {
+            ++tally.future_samples;
+          } else {
+            batch.samples.push_back(s);
+          }
+          break;
+        }
+        case 3: {  // Exemplar: labels must be valid; the exemplar itself is counted, not stored
+          wire::Reader e(msg);
+          bool valid = true;
+          while (!e.AtEnd()) {
+            uint32_t ef, ewt;
+            if (!e.ReadTag(ef, ewt)) {
+              return make_error_code(ErrorOf(e));
+            }
+            if (ef == 1 && ewt == wire::kLen) {
+              std::string_view lm;
+              LabelView el;
+              bool ignored = true;
+              if (!e.ReadBytes(lm) || !DecodeLabel(lm, el, ignored)) {
+                return make_error_code(ErrorOf(e));
+              }
+              if (el.name.empty() || !model::IsValidUtf8(el.name) ||
+                  !model::IsValidUtf8(el.value)) {
+                valid = false;
+              }
+            } else if (!e.Skip(ef, ewt)) {
+              return make_error_code(ErrorOf(e));
+            }
+          }
+          ++tally.exemplars;
+          if (!valid) {
+            ++tally.bad_exemplars;
+          }
+          break;
+        }
+        case 4:
+          if (auto h = TallyHistogram(msg, limits, tally); !h) {
+            return h;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
+    tally.num_samples = static_cast<uint32_t>(batch.samples.size() - tally.first_sample);
+    RejectReason reason{};
+    bool ok = CheckLabelText(labels_, reason);
+    model::BatchSeries out;
+    if (ok && canonical && sorted_unique) {
+      // The request's own bytes are the canonical key: hash them in place.
+      bool has_name = false;
+      for (const auto& l : labels_) {
+        has_name |= l.name == "__name__";
+      }
+      if (!has_name) {
+        ok = false;
+        reason = RejectReason::kMissingName;
+      } else {
+        out.labels = std::string_view(labels_begin, static_cast<size_t>(labels_end - labels_begin));
+        out.hash = model::HashLabelKey(out.labels);
+      }
+    } else if (ok) {
+      size_t offset = 0, size = 0;
+      ok = BuildKey(reason, offset, size);
+      if (ok) {
+        out.hash = model::HashLabelKey(std::string_view(key_arena_.data() + offset, size));
+        fixups_.push_back({static_cast<uint32_t>(batch.series.size()),
+                           static_cast<uint32_t>(offset), static_cast<uint32_t>(size)});
+      }
+    }
+    if (!ok) {
+      RejectSeries(report, reason, tally, batch);
+      continue;
+    }
+    AcceptSeries(report, tally, out, batch);
+  }
+  return {};
+}
+
+Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLimits& limits,
+                                          model::SeriesBatch& batch, DecodeReport& report) {
+  // Pass 1: the symbol table (field 4 may come after the series that use it) and structure.
+  symbols_.clear();
+  {
+    wire::Reader top(body);
+    while (!top.AtEnd()) {
+      uint32_t field, wt;
+      if (!top.ReadTag(field, wt)) {
+        return make_error_code(ErrorOf(top));
+      }
+      if (field == 4 && wt == wire::kLen) {
+        std::string_view sym;
+        if (!top.ReadBytes(sym)) {
+          return make_error_code(ErrorOf(top));
+        }
+        symbols_.push_back({sym, model::IsValidUtf8(sym)});
+      } else if (!top.Skip(field, wt)) {
+        return make_error_code(ErrorOf(top));
+      }
+    }
+  }
+  if (!symbols_.empty() && !symbols_[0].text.empty()) {
+    return make_error_code(Errc::kBadSymbolTable);
+  }
+  const auto num_symbols = static_cast<uint64_t>(symbols_.size());
+
+  // Pass 2: the series.
+  wire::Reader top(body);
+  while (!top.AtEnd()) {
+    uint32_t field, wt;
+    if (!top.ReadTag(field, wt)) {
+      return make_error_code(ErrorOf(top));
+    }
+    if (field != 5 || wt != wire::kLen) {
+      if (!top.Skip(field, wt)) {
+        return make_error_code(ErrorOf(top));
+      }
+      continue;
+    }
+    std::string_view ts;
+    if (!top.ReadBytes(ts)) {
+      return make_error_code(ErrorOf(top));
+    }
+
+    // ---- one TimeSeries ----
+    refs_.clear();
+    SeriesTally tally;
+    tally.first_sample = static_cast<uint32_t>(batch.samples.size());
+    bool bad_metadata_ref = false;
+    int64_t created_ts = 0;
+
+    wire::Reader r(ts);
+    while (!r.AtEnd()) {
+      uint32_t f, fwt;
+      if (!r.ReadTag(f, fwt)) {
+        return make_error_code(ErrorOf(r));
+      }
+      if (f == 1 && (fwt == wire::kLen || fwt == wire::kVarint)) {
+        // uint32: libprotobuf keeps the low 32 bits of a longer varint.
+        if (!wire::ForEachVarint(r, fwt, [&](uint64_t v) {
+              refs_.push_back(static_cast<uint32_t>(v));
+            })) {
+          return make_error_code(ErrorOf(r));
+        }
+        continue;
+      }
+      if (f == 6 && fwt == wire::kVarint) {
+        uint64_t v;
+        if (!r.ReadVarint(v)) {
+          return make_error_code(ErrorOf(r));
+        }
+        created_ts = static_cast<int64_t>(v);
+        continue;
+      }
+      if (fwt != wire::kLen || f < 2 || f > 5) {
+        if (!r.Skip(f, fwt)) {
+          return make_error_code(ErrorOf(r));
+        }
+        continue;
+      }
+      std::string_view msg;
+      if (!r.ReadBytes(msg)) {
+        return make_error_code(ErrorOf(r));
+      }
+      switch (f) {
+        case 2: {
+          model::Sample s;
+          int64_t start_ts = 0;
+          if (!DecodeSample(msg, s, &start_ts)) {
+            return make_error_code(Errc::kTruncated);
+          }
+          if (s.timestamp_ms > limits.max_timestamp_ms) {
+            ++tally.future_samples;
+          } else {
+            batch.samples.push_back(s);
+          }
+          break;
+        }
+        case 3:
+          if (auto h = TallyHistogram(msg, limits, tally); !h) {
+            return h;
+          }
+          break;
+        case 4: {
+          wire::Reader e(msg);
+          uint64_t nrefs = 0;
+          bool valid = true;
+          while (!e.AtEnd()) {
+            uint32_t ef, ewt;
+            if (!e.ReadTag(ef, ewt)) {
+              return make_error_code(ErrorOf(e));
+            }
+            if (ef == 1 && (ewt == wire::kLen || ewt == wire::kVarint)) {
+              if (!wire::ForEachVarint(e, ewt, [&](uint64_t v) {
+                    const auto ref = static_cast<uint32_t>(v);
+                    if (ref >= num_symbols || !symbols_[ref].valid_utf8 ||
+                        (nrefs % 2 == 0 && ref == 0)) {
+                      valid = false;
+                    }
+                    ++nrefs;
+                  })) {
+                return make_error_code(ErrorOf(e));
+              }
+            } else if (!e.Skip(ef, ewt)) {
+              return make_error_code(ErrorOf(e));
+            }
+          }
+          ++tally.exemplars;
+          if (!valid || nrefs % 2 != 0) {
+            ++tally.bad_exemplars;
+          }
+          break;
+        }
+        case 5: {
+          wire::Reader m(msg);
+          while (!m.AtEnd()) {
+            uint32_t mf, mwt;
+            if (!m.ReadTag(mf, mwt)) {
+              return make_error_code(ErrorOf(m));
+            }
+            if ((mf == 3 || mf == 4) && mwt == wire::kVarint) {
+              uint64_t ref;
+              if (!m.ReadVarint(ref)) {
+                return make_error_code(ErrorOf(m));
+              }
+              if ((ref & 0xffffffffULL) >= num_symbols) {
+                bad_metadata_ref = true;
+              }
+            } else if (!m.Skip(mf, mwt)) {
+              return make_error_code(ErrorOf(m));
+            }
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    (void)created_ts;  // accepted (legacy field 6); start timestamps are not used yet
+
+    // Labels from symbol references.
+    tally.num_samples = static_cast<uint32_t>(batch.samples.size() - tally.first_sample);
+    labels_.clear();
+    RejectReason reason{};
+    bool ok = true;
+    if (refs_.size() % 2 != 0) {
+      ok = false;
+      reason = RejectReason::kOddLabelRefs;
+    } else if (bad_metadata_ref) {
+      ok = false;
+      reason = RejectReason::kBadSymbolRef;
+    } else {
+      for (size_t i = 0; i < refs_.size(); i += 2) {
+        if (refs_[i] >= num_symbols || refs_[i + 1] >= num_symbols) {
+          ok = false;
+          reason = RejectReason::kBadSymbolRef;
+          break;
+        }
+        const auto& n = symbols_[refs_[i]];
+        const auto& v = symbols_[refs_[i + 1]];
+        if (!n.valid_utf8 || !v.valid_utf8) {
+          ok = false;
+          reason = RejectReason::kInvalidUtf8;
+        }
+        labels_.push_back({n.text, v.text});
+      }
+    }
+    if (ok) {
+      ok = CheckLabelText(labels_, reason);
+    }
+    if (ok && tally.num_samples + tally.future_samples > 0 && tally.histograms > 0) {
+      ok = false;
+      reason = RejectReason::kSamplesAndHistograms;
+    }
+    size_t offset = 0, size = 0;
+    if (ok) {
+      ok = BuildKey(reason, offset, size);
+    }
+    if (!ok) {
+      RejectSeries(report, reason, tally, batch);
+      continue;
+    }
+    model::BatchSeries out;
+    out.hash = model::HashLabelKey(std::string_view(key_arena_.data() + offset, size));
+    fixups_.push_back({static_cast<uint32_t>(batch.series.size()), static_cast<uint32_t>(offset),
+                       static_cast<uint32_t>(size)});
+    AcceptSeries(report, tally, out, batch);
+  }
+  return {};
+}
+
+}  // namespace canaryd::codec
