@@ -302,7 +302,7 @@ WriteResponse RemoteWriteHandler::Handle(const WriteRequestHeader& header, std::
     }
     decoded = scratch.decoded;
   }
-  if (!TryReserve(reservation, decoded.size())) {
+  if (format->compression != Compression::kNone && !TryReserve(reservation, decoded.size())) {
     return Respond(503, "too many remote-write bytes in flight; retry later", &*format, nullptr);
   }
   decoded_bytes_.Inc(decoded.size());

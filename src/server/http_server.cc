@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <list>
 #include <mutex>
 
@@ -180,13 +181,17 @@ struct HttpServer::Impl {
       std::optional<http::request_parser<http::string_body>> parser;
       parser.emplace();
       parser->header_limit(static_cast<uint32_t>(options.header_limit));
+      // The route's own limit applies once it is known (after the header); until then Beast
+      // must not reject a large Content-Length itself, so that the route can answer it.
+      parser->body_limit(std::numeric_limits<std::uint64_t>::max());
       parser->get().body() = std::move(spare_body);
       parser->get().body().clear();
 
       conn->busy = false;
       stream.expires_after(options.idle_timeout);
-      auto [hec, hn] = co_await http::async_read_header(stream, buffer, *parser, kUseTuple);
+      auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, *parser, kUseTuple);
       conn->busy = true;
+      (void)header_bytes;
       if (hec) {
         if (hec == http::error::header_limit) {
           Response res{http::status::request_header_fields_too_large, 11};
@@ -196,9 +201,8 @@ struct HttpServer::Impl {
           res.prepare_payload();
           keep_alive = false;
           co_await Write(stream, res, keep_alive);
-        } else if (hec != http::error::end_of_stream && hec != asio::error::operation_aborted &&
-                   hec != beast::error::timeout && hec != asio::error::connection_reset &&
-                   hn > 0) {
+        } else if (hec.category() == http::make_error_code(http::error::bad_method).category() &&
+                   hec != http::error::end_of_stream && hec != http::error::partial_message) {
           Response res{http::status::bad_request, 11};
           res.set(http::field::content_type, "text/plain; charset=utf-8");
           res.body() = "malformed HTTP request: " + hec.message() + "\n";
