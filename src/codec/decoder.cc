@@ -101,7 +101,24 @@ inline bool DecodeSample(std::string_view msg, model::Sample& out, int64_t* star
 }
 
 // Decodes a 1.0 Label message. `canonical` is cleared unless it is exactly name then value.
-inline bool DecodeLabel(std::string_view msg, LabelView& out, bool& canonical) {
+inline bool DecodeLabel(std::string_view msg, LabelView& out, bool& canonical,
+                        bool* fast = nullptr) {
+  // Fast path: exactly `0a <len> name 12 <len> value` with one-byte lengths, which is what every
+  // sender writes for labels shorter than 128 bytes.
+  if (msg.size() >= 4 && msg[0] == '\x0a') {
+    const auto nlen = static_cast<uint8_t>(msg[1]);
+    if (nlen < 0x80 && msg.size() >= 4u + nlen && msg[2 + nlen] == '\x12') {
+      const auto vlen = static_cast<uint8_t>(msg[3 + nlen]);
+      if (vlen < 0x80 && msg.size() == 4u + nlen + vlen) {
+        out.name = msg.substr(2, nlen);
+        out.value = msg.substr(4 + nlen, vlen);
+        if (fast != nullptr) {
+          *fast = true;
+        }
+        return true;
+      }
+    }
+  }
   out = {};
   wire::Reader r(msg);
   int seen = 0;  // 1 after name first, 2 after name then value, -1 otherwise
@@ -139,13 +156,57 @@ bool WalkMessage(std::string_view msg) {
   return true;
 }
 
+// a < b for label names; most adjacent names differ in their first byte.
+inline bool NameLess(std::string_view a, std::string_view b) {
+  if (!a.empty() && !b.empty() && a[0] != b[0]) {
+    return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
+  }
+  return a < b;
+}
+
+inline size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// True if no byte has the high bit set: such text is ASCII, hence valid UTF-8.
+inline bool IsAscii(std::string_view s) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  uint64_t acc = 0;
+  for (; end - p >= 32; p += 32) {
+    uint64_t w[4];
+    std::memcpy(w, p, 32);
+    acc |= w[0] | w[1] | w[2] | w[3];
+  }
+  for (; end - p >= 8; p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc |= w;
+  }
+  for (; p < end; ++p) {
+    acc |= static_cast<uint8_t>(*p);
+  }
+  return (acc & 0x8080808080808080ULL) == 0;
+}
+
 // Checks the label-level rules that do not depend on order. Returns false with `reason` set.
-inline bool CheckLabelText(const std::vector<LabelView>& labels, RejectReason& reason) {
+// `text_known_valid` skips the UTF-8 check (2.0 symbols are checked once per request; a 1.0
+// label region that is all ASCII, tags and one-byte lengths included, is valid as a whole).
+inline bool CheckLabelText(const std::vector<LabelView>& labels, bool text_known_valid,
+                           RejectReason& reason) {
   for (const auto& l : labels) {
     if (l.name.empty()) {
       reason = RejectReason::kEmptyLabelName;
       return false;
     }
+  }
+  if (text_known_valid) {
+    return true;
   }
   for (const auto& l : labels) {
     if (!model::IsValidUtf8(l.name) || !model::IsValidUtf8(l.value)) {
@@ -287,6 +348,15 @@ void RemoteWriteDecoder::AcceptSeries(DecodeReport& report, const SeriesTally& t
                     reason == RejectReason::kTooFarInFuture ? std::to_string(n) + " samples"
                                                             : std::string());
   };
+  if (t.future_samples + t.bad_exemplars + t.bad_histograms > 0 &&
+      series.labels.data() != nullptr && report.first_rejection.empty()) {
+    // A series taken on the fast path left labels_ untouched: refill it for the message.
+    labels_.clear();
+    model::LabelKeyReader reader(series.labels);
+    for (LabelView l; reader.Next(l);) {
+      labels_.push_back(l);
+    }
+  }
   reject_part(RejectReason::kTooFarInFuture, t.future_samples, t.future_samples, 0, 0);
   reject_part(RejectReason::kInvalidExemplar, t.bad_exemplars, 0, 0, t.bad_exemplars);
   reject_part(RejectReason::kInvalidHistogram, t.bad_histograms, 0, t.bad_histograms, 0);
@@ -320,12 +390,19 @@ bool RemoteWriteDecoder::BuildKey(RejectReason& reason, size_t& offset, size_t& 
     return false;
   }
   offset = key_arena_.size();
+  size = 0;
   for (const auto& l : labels_) {
     if (!l.value.empty()) {
-      model::AppendLabel(key_arena_, l.name, l.value);
+      size += model::EncodedLabelSize(l.name.size(), l.value.size());
     }
   }
-  size = key_arena_.size() - offset;
+  key_arena_.resize(offset + size);
+  char* out = key_arena_.data() + offset;
+  for (const auto& l : labels_) {
+    if (!l.value.empty()) {
+      out = model::WriteLabel(out, l.name, l.value);
+    }
+  }
   return true;
 }
 
@@ -376,11 +453,15 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
     }
 
     // ---- one TimeSeries ----
-    labels_.clear();
+    // Labels are checked on the fly; only a series that is not already canonical (sorted,
+    // minimal, contiguous, ASCII) is walked a second time into labels_ for the general path.
     const char* labels_begin = nullptr;
     const char* labels_end = nullptr;
     bool canonical = true;
     bool sorted_unique = true;
+    bool empty_name = false;
+    bool has_name = false;
+    std::string_view prev_name;
     SeriesTally tally;
     tally.first_sample = static_cast<uint32_t>(batch.samples.size());
 
@@ -404,7 +485,8 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
       switch (f) {
         case 1: {
           LabelView l;
-          if (!DecodeLabel(msg, l, canonical)) {
+          bool fast = false;
+          if (!DecodeLabel(msg, l, canonical, &fast)) {
             return make_error_code(Errc::kTruncated);
           }
           if (labels_end != nullptr && labels_end != field_start) {
@@ -414,15 +496,20 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
             labels_begin = field_start;
           }
           labels_end = r.pos();
-          if (l.value.empty() ||
-              static_cast<size_t>(labels_end - field_start) !=
-                  model::EncodedLabelSize(l.name.size(), l.value.size())) {
+          const auto consumed = static_cast<size_t>(labels_end - field_start);
+          // On the fast path the inner lengths are minimal; the outer one must be too.
+          const size_t canonical_size =
+              fast ? 1 + VarintSize(msg.size()) + msg.size()
+                   : model::EncodedLabelSize(l.name.size(), l.value.size());
+          if (l.value.empty() || consumed != canonical_size) {
             canonical = false;
           }
-          if (!labels_.empty() && !(labels_.back().name < l.name)) {
+          if (prev_name.data() != nullptr && !NameLess(prev_name, l.name)) {
             sorted_unique = false;
           }
-          labels_.push_back(l);
+          prev_name = l.name;
+          empty_name |= l.name.empty();
+          has_name |= l.name.size() == 8 && std::memcmp(l.name.data(), "__name__", 8) == 0;
           break;
         }
         case 2: {
@@ -478,22 +565,35 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
 
     tally.num_samples = static_cast<uint32_t>(batch.samples.size() - tally.first_sample);
     RejectReason reason{};
-    bool ok = CheckLabelText(labels_, reason);
     model::BatchSeries out;
-    if (ok && canonical && sorted_unique) {
+    const std::string_view label_region =
+        labels_begin == nullptr
+            ? std::string_view()
+            : std::string_view(labels_begin, static_cast<size_t>(labels_end - labels_begin));
+    bool ok = true;
+    if (canonical && sorted_unique && has_name && !empty_name && IsAscii(label_region)) {
       // The request's own bytes are the canonical key: hash them in place.
-      bool has_name = false;
-      for (const auto& l : labels_) {
-        has_name |= l.name == "__name__";
+      out.labels = label_region;
+      out.hash = model::HashLabelKey(out.labels);
+    } else {
+      labels_.clear();
+      wire::Reader again(ts);
+      uint32_t f, fwt;
+      while (again.ReadTag(f, fwt)) {
+        if (f == 1 && fwt == wire::kLen) {
+          std::string_view msg;
+          LabelView l;
+          bool ignored = true;
+          again.ReadBytes(msg);
+          DecodeLabel(msg, l, ignored);
+          labels_.push_back(l);
+        } else {
+          again.Skip(f, fwt);
+        }
       }
-      if (!has_name) {
-        ok = false;
-        reason = RejectReason::kMissingName;
-      } else {
-        out.labels = std::string_view(labels_begin, static_cast<size_t>(labels_end - labels_begin));
-        out.hash = model::HashLabelKey(out.labels);
-      }
-    } else if (ok) {
+      ok = CheckLabelText(labels_, /*text_known_valid=*/false, reason);
+    }
+    if (ok && out.labels.data() == nullptr) {
       size_t offset = 0, size = 0;
       ok = BuildKey(reason, offset, size);
       if (ok) {
@@ -700,7 +800,7 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
       }
     }
     if (ok) {
-      ok = CheckLabelText(labels_, reason);
+      ok = CheckLabelText(labels_, /*text_known_valid=*/true, reason);
     }
     if (ok && tally.num_samples + tally.future_samples > 0 && tally.histograms > 0) {
       ok = false;

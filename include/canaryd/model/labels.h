@@ -24,6 +24,10 @@ struct LabelView {
 /// Appends one label to a key. REQUIRES: labels are appended sorted by name, value non-empty.
 void AppendLabel(std::string& key, std::string_view name, std::string_view value);
 
+/// Writes what AppendLabel appends at `out`, which must have EncodedLabelSize bytes free;
+/// returns the end of what was written.
+char* WriteLabel(char* out, std::string_view name, std::string_view value) noexcept;
+
 /// Bytes AppendLabel would write for this label.
 size_t EncodedLabelSize(size_t name_len, size_t value_len) noexcept;
 
