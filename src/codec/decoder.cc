@@ -574,7 +574,9 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
     if (canonical && sorted_unique && has_name && !empty_name && IsAscii(label_region)) {
       // The request's own bytes are the canonical key: hash them in place.
       out.labels = label_region;
-      out.hash = model::HashLabelKey(out.labels);
+      const auto h = model::HashLabelKey128(out.labels);
+      out.hash = h.lo;
+      out.hash_hi = h.hi;
     } else {
       labels_.clear();
       wire::Reader again(ts);
@@ -597,7 +599,9 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
       size_t offset = 0, size = 0;
       ok = BuildKey(reason, offset, size);
       if (ok) {
-        out.hash = model::HashLabelKey(std::string_view(key_arena_.data() + offset, size));
+        const auto h = model::HashLabelKey128(std::string_view(key_arena_.data() + offset, size));
+        out.hash = h.lo;
+        out.hash_hi = h.hi;
         fixups_.push_back({static_cast<uint32_t>(batch.series.size()),
                            static_cast<uint32_t>(offset), static_cast<uint32_t>(size)});
       }
@@ -815,7 +819,9 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
       continue;
     }
     model::BatchSeries out;
-    out.hash = model::HashLabelKey(std::string_view(key_arena_.data() + offset, size));
+    const auto h = model::HashLabelKey128(std::string_view(key_arena_.data() + offset, size));
+    out.hash = h.lo;
+    out.hash_hi = h.hi;
     fixups_.push_back({static_cast<uint32_t>(batch.series.size()), static_cast<uint32_t>(offset),
                        static_cast<uint32_t>(size)});
     AcceptSeries(report, tally, out, batch);

@@ -156,7 +156,12 @@ std::string FormatLabelKey(std::string_view key, size_t max_len) {
   return out;
 }
 
-uint64_t HashLabelKey(std::string_view key) noexcept { return XXH3_64bits(key.data(), key.size()); }
+LabelHash HashLabelKey128(std::string_view key) noexcept {
+  const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
+  return {h.low64, h.high64};
+}
+
+uint64_t HashLabelKey(std::string_view key) noexcept { return HashLabelKey128(key).lo; }
 
 bool IsValidUtf8(std::string_view s) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

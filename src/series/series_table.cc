@@ -1,26 +1,21 @@
 #include "canaryd/series/series_table.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "canaryd/model/labels.h"
+
 namespace canaryd::series {
-
-struct SeriesTable::Block {
-  SeriesId id;
-  uint32_t last_seen_s;
-  uint32_t key_len;
-  // key bytes follow
-  char* key() { return reinterpret_cast<char*>(this + 1); }
-  std::string_view key_view() { return {key(), key_len}; }
-};
-
 namespace {
 
 constexpr size_t kInitialSlots = 64;
 
 // Slot index from the hash bits below the shard bits, so that shard and slot are independent.
 inline size_t SlotOf(uint64_t hash, size_t mask) { return static_cast<size_t>(hash) & mask; }
+
+inline uint32_t CheckBits(uint64_t hash_hi) { return static_cast<uint32_t>(hash_hi); }
 
 }  // namespace
 
@@ -33,7 +28,7 @@ SeriesTable::SeriesTable() {
 SeriesTable::~SeriesTable() {
   for (auto& s : shards_) {
     for (auto& slot : s.slots) {
-      std::free(slot.block);
+      std::free(slot.key);
     }
   }
 }
@@ -43,11 +38,11 @@ void SeriesTable::Grow(Shard& shard) {
   old.swap(shard.slots);
   const size_t mask = shard.slots.size() - 1;
   for (const auto& s : old) {
-    if (s.block == nullptr) {
+    if (s.key == nullptr) {
       continue;
     }
     size_t i = SlotOf(s.hash, mask);
-    while (shard.slots[i].block != nullptr) {
+    while (shard.slots[i].key != nullptr) {
       i = (i + 1) & mask;
     }
     shard.slots[i] = s;
@@ -55,19 +50,19 @@ void SeriesTable::Grow(Shard& shard) {
 }
 
 SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::string_view key,
-                                    uint64_t hash, uint32_t now_s, bool& inserted) {
+                                    uint64_t hash, uint32_t hash_check, uint32_t now_s,
+                                    bool& inserted) {
   size_t mask = shard.slots.size() - 1;
   size_t i = SlotOf(hash, mask);
   for (;;) {
     Slot& slot = shard.slots[i];
-    if (slot.block == nullptr) {
+    if (slot.key == nullptr) {
       break;
     }
-    if (slot.hash == hash && slot.block->key_len == key.size() &&
-        std::memcmp(slot.block->key(), key.data(), key.size()) == 0) {
-      slot.block->last_seen_s = now_s;
+    if (slot.hash == hash && slot.hash_check == hash_check) {
+      slot.last_seen_s = now_s;
       inserted = false;
-      return slot.block->id;
+      return slot.id;
     }
     i = (i + 1) & mask;
   }
@@ -76,14 +71,17 @@ SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::strin
     Grow(shard);
     mask = shard.slots.size() - 1;
     i = SlotOf(hash, mask);
-    while (shard.slots[i].block != nullptr) {
+    while (shard.slots[i].key != nullptr) {
       i = (i + 1) & mask;
     }
   }
-  auto* block = static_cast<Block*>(std::malloc(sizeof(Block) + key.size()));
-  if (block == nullptr) {
+  // Keys are never empty (a series has at least __name__); allocate at least one byte anyway so
+  // that a non-null pointer always marks a used slot.
+  auto* copy = static_cast<char*>(std::malloc(key.empty() ? 1 : key.size()));
+  if (copy == nullptr) {
     throw std::bad_alloc();
   }
+  std::memcpy(copy, key.data(), key.size());
   uint32_t local;
   if (!shard.free_ids.empty()) {
     local = shard.free_ids.back();
@@ -91,25 +89,28 @@ SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::strin
   } else {
     local = shard.next_local_id++;
   }
-  block->id = (local << kShardBits) | static_cast<uint32_t>(shard_index);
-  block->last_seen_s = now_s;
-  block->key_len = static_cast<uint32_t>(key.size());
-  std::memcpy(block->key(), key.data(), key.size());
-  shard.slots[i] = Slot{hash, block};
+  Slot& slot = shard.slots[i];
+  slot.hash = hash;
+  slot.hash_check = hash_check;
+  slot.id = (local << kShardBits) | static_cast<uint32_t>(shard_index);
+  slot.last_seen_s = now_s;
+  slot.key_len = static_cast<uint32_t>(key.size());
+  slot.key = copy;
   ++shard.used;
   shard.key_bytes += key.size();
   size_.fetch_add(1, std::memory_order_relaxed);
   inserted = true;
-  return block->id;
+  return slot.id;
 }
 
 SeriesId SeriesTable::Resolve(std::string_view label_key, uint64_t hash, uint32_t now_s,
                               bool* inserted) {
+  const uint32_t check = CheckBits(model::HashLabelKey128(label_key).hi);
   const size_t si = ShardOf(hash);
   Shard& shard = shards_[si];
   bool ins = false;
   std::lock_guard lock(shard.mu);
-  const SeriesId id = ResolveLocked(shard, si, label_key, hash, now_s, ins);
+  const SeriesId id = ResolveLocked(shard, si, label_key, hash, check, now_s, ins);
   if (inserted != nullptr) {
     *inserted = ins;
   }
@@ -136,16 +137,26 @@ size_t SeriesTable::ResolveBatch(const model::SeriesBatch& batch, uint32_t now_s
     order[start[si] + fill[si]++] = static_cast<uint32_t>(i);
   }
   size_t inserted_count = 0;
+  constexpr uint32_t kPrefetchDistance = 4;
   for (size_t si = 0; si < kShards; ++si) {
     if (start[si] == start[si + 1]) {
       continue;
     }
     Shard& shard = shards_[si];
     std::lock_guard lock(shard.mu);
+    // Slots of big tables miss the cache; fetch a few ahead while resolving the current one.
+    for (uint32_t k = start[si]; k < start[si] + kPrefetchDistance && k < start[si + 1]; ++k) {
+      __builtin_prefetch(&shard.slots[SlotOf(batch.series[order[k]].hash, shard.slots.size() - 1)]);
+    }
     for (uint32_t k = start[si]; k < start[si + 1]; ++k) {
+      if (k + kPrefetchDistance < start[si + 1]) {
+        __builtin_prefetch(&shard.slots[SlotOf(batch.series[order[k + kPrefetchDistance]].hash,
+                                               shard.slots.size() - 1)]);
+      }
       const auto& s = batch.series[order[k]];
       bool inserted = false;
-      ids[order[k]] = ResolveLocked(shard, si, s.labels, s.hash, now_s, inserted);
+      ids[order[k]] =
+          ResolveLocked(shard, si, s.labels, s.hash, CheckBits(s.hash_hi), now_s, inserted);
       inserted_count += inserted ? 1 : 0;
     }
   }
@@ -158,11 +169,11 @@ bool SeriesTable::Find(std::string_view label_key, uint64_t hash, SeriesId& id) 
   const size_t mask = shard.slots.size() - 1;
   for (size_t i = SlotOf(hash, mask);; i = (i + 1) & mask) {
     const Slot& slot = shard.slots[i];
-    if (slot.block == nullptr) {
+    if (slot.key == nullptr) {
       return false;
     }
-    if (slot.hash == hash && slot.block->key_view() == label_key) {
-      id = slot.block->id;
+    if (slot.hash == hash && std::string_view(slot.key, slot.key_len) == label_key) {
+      id = slot.id;
       return true;
     }
   }
@@ -175,28 +186,29 @@ size_t SeriesTable::ExpireBefore(uint32_t cutoff_s) {
     const size_t mask = shard.slots.size() - 1;
     // Start right after an empty slot so that no cluster wraps around the start of the scan.
     size_t begin = 0;
-    while (shard.slots[begin].block != nullptr) {
+    while (shard.slots[begin].key != nullptr) {
       begin = (begin + 1) & mask;
     }
     for (size_t step = 0, i = (begin + 1) & mask; step < shard.slots.size();) {
       Slot& slot = shard.slots[i];
-      if (slot.block == nullptr || slot.block->last_seen_s >= cutoff_s) {
+      if (slot.key == nullptr || slot.last_seen_s >= cutoff_s) {
         i = (i + 1) & mask;
         ++step;
         continue;
       }
-      shard.free_ids.push_back(slot.block->id >> kShardBits);
-      shard.key_bytes -= slot.block->key_len;
-      std::free(slot.block);
+      shard.free_ids.push_back(slot.id >> kShardBits);
+      shard.key_bytes -= slot.key_len;
+      std::free(slot.key);
       --shard.used;
       ++removed;
       // Backward-shift deletion: pull later members of the cluster into the hole when their
       // home slot allows it. Then re-examine slot i, which may now hold a moved entry.
       size_t hole = i;
-      for (size_t j = (i + 1) & mask; shard.slots[j].block != nullptr; j = (j + 1) & mask) {
+      for (size_t j = (i + 1) & mask; shard.slots[j].key != nullptr; j = (j + 1) & mask) {
         const size_t home = SlotOf(shard.slots[j].hash, mask);
-        // Movable if `home` is not cyclically within (hole, j].
-        const bool home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        // Movable unless `home` lies cyclically within (hole, j].
+        const bool home_in_range =
+            hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!home_in_range) {
           shard.slots[hole] = shard.slots[j];
           hole = j;
@@ -213,8 +225,8 @@ void SeriesTable::ForEach(const std::function<void(SeriesId, std::string_view)>&
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard.mu);
     for (const auto& slot : shard.slots) {
-      if (slot.block != nullptr) {
-        fn(slot.block->id, slot.block->key_view());
+      if (slot.key != nullptr) {
+        fn(slot.id, std::string_view(slot.key, slot.key_len));
       }
     }
   }
@@ -225,8 +237,8 @@ size_t SeriesTable::MemoryBytes() const {
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard.mu);
     bytes += shard.slots.capacity() * sizeof(Slot);
-    // malloc rounds each block up to 16 bytes and adds an 8-byte header.
-    bytes += shard.used * 8 + ((sizeof(Block) * shard.used + shard.key_bytes) + 15 * shard.used) / 16 * 16;
+    // glibc malloc: 8 bytes of header per chunk, chunks rounded up to 16 bytes (min 32).
+    bytes += shard.used * 8 + shard.key_bytes + shard.used * 8;
     bytes += shard.free_ids.capacity() * sizeof(uint32_t);
   }
   return bytes;

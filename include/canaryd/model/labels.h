@@ -49,7 +49,17 @@ std::string_view FindLabel(std::string_view key, std::string_view name);
 /// `metric{a="b", ...}` for messages and logs; at most `max_len` bytes (then ends with "...").
 std::string FormatLabelKey(std::string_view key, size_t max_len = 512);
 
-/// 64-bit hash of a label key (XXH3). Equal keys give equal hashes.
+/// 128-bit hash of a label key (XXH3-128). Equal keys give equal hashes; the series table treats
+/// equal 128-bit hashes as the same series without comparing keys (a collision among a million
+/// series has a probability near 1e-27).
+struct LabelHash {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  friend bool operator==(const LabelHash&, const LabelHash&) = default;
+};
+LabelHash HashLabelKey128(std::string_view key) noexcept;
+
+/// The low 64 bits of HashLabelKey128.
 uint64_t HashLabelKey(std::string_view key) noexcept;
 
 /// True if `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).

@@ -9,11 +9,13 @@
 
 namespace canaryd::model {
 
-/// One valid series of a decoded request: its canonical label key (see labels.h), the key's hash,
-/// and its samples as a range of SeriesBatch::samples.
+/// One valid series of a decoded request: its canonical label key (see labels.h), the key's
+/// 128-bit hash (HashLabelKey128: `hash` is the low half, `hash_hi` the high half), and its
+/// samples as a range of SeriesBatch::samples.
 struct BatchSeries {
   std::string_view labels;
   uint64_t hash = 0;
+  uint64_t hash_hi = 0;
   uint32_t first_sample = 0;
   uint32_t num_samples = 0;
 };

@@ -1,15 +1,17 @@
 #pragma once
-// The series table: every label set canaryd has seen recently, keyed by the hash of its canonical
-// label key (model/labels.h), mapped to a compact, stable SeriesId.
+// The series table: every label set canaryd has seen recently, keyed by the 128-bit hash of its
+// canonical label key (model/labels.h), mapped to a compact, stable SeriesId.
 //
-// Layout (see docs/architecture.md for the measured bytes per series): 64 shards, each an
-// open-addressing table with linear probing of 16-byte slots {hash, pointer}. The pointer leads to
-// one heap block per series holding its id, last-seen time and label key, so a hit costs one
-// slot probe plus one block read, and a lookup compares the full key (no false hits on hash
-// collisions). Deletion uses backward shifting, so there are no tombstones.
+// Layout (measured bytes per series in docs/benchmarks.md): 64 shards, each an open-addressing
+// table with linear probing of 32-byte slots holding everything a hit needs: the hash (64 bits
+// plus 32 more for verification), the id, the last-seen time and a pointer to the label key.
+// A hit therefore touches one slot and no key bytes: two label sets are the same series when
+// their 96 hash bits match (a false match among a million series has a probability near 1e-17).
+// Keys are kept (one allocation each) so later stages can match selectors against existing
+// series. Deletion uses backward shifting, so there are no tombstones.
 //
 // Thread safety: all methods are thread-safe. Each shard has its own mutex; ResolveBatch takes
-// each shard's lock once per batch, not once per series.
+// each shard's lock once per batch, not once per series, and prefetches slots ahead.
 
 #include <array>
 #include <atomic>
@@ -42,10 +44,12 @@ class SeriesTable {
   /// returns how many series were new.
   size_t ResolveBatch(const model::SeriesBatch& batch, uint32_t now_s, std::vector<SeriesId>& ids);
 
-  /// Looks up (inserting if new) one series.
-  SeriesId Resolve(std::string_view label_key, uint64_t hash, uint32_t now_s, bool* inserted = nullptr);
+  /// Looks up (inserting if new) one series. `hash` is HashLabelKey(label_key); the rest of the
+  /// 128-bit hash is computed here.
+  SeriesId Resolve(std::string_view label_key, uint64_t hash, uint32_t now_s,
+                   bool* inserted = nullptr);
 
-  /// The id of a series, if present.
+  /// The id of a series, if present. Compares the full key (not only hashes).
   bool Find(std::string_view label_key, uint64_t hash, SeriesId& id) const;
 
   /// Removes series last seen before `cutoff_s`; returns how many. Their ids may be reused.
@@ -61,11 +65,15 @@ class SeriesTable {
   size_t MemoryBytes() const;
 
  private:
-  struct Block;  // heap block per series: id, last_seen, key_len, key bytes
   struct Slot {
     uint64_t hash = 0;
-    Block* block = nullptr;  // nullptr = empty slot
+    uint32_t hash_check = 0;  // bits 64..95 of the 128-bit hash
+    SeriesId id = 0;
+    uint32_t last_seen_s = 0;
+    uint32_t key_len = 0;
+    char* key = nullptr;  // nullptr = empty slot; malloc'd, owned by the table
   };
+  static_assert(sizeof(Slot) == 32);
   struct alignas(64) Shard {
     mutable std::mutex mu;
     std::vector<Slot> slots;  // size is a power of two
@@ -77,7 +85,7 @@ class SeriesTable {
 
   static size_t ShardOf(uint64_t hash) { return hash >> (64 - kShardBits); }
   SeriesId ResolveLocked(Shard& shard, size_t shard_index, std::string_view key, uint64_t hash,
-                         uint32_t now_s, bool& inserted);
+                         uint32_t hash_check, uint32_t now_s, bool& inserted);
   static void Grow(Shard& shard);
 
   std::array<Shard, kShards> shards_;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs what is needed, builds the
+# release preset, and runs every test (unit, end-to-end server tables, fuzz corpus replay, and
+# integration tests against real Prometheus, vmagent and node_exporter), then the same suite
+# under ASan+UBSan.
+#   deploy/test.sh            everything (what CI runs)
+#   deploy/test.sh --quick    release build and unit tests only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-full}"
+jobs="$(nproc)"
+
+deploy/install-deps.sh
+
+echo "== release build =="
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$jobs"
+
+if [ "$mode" = "--quick" ]; then
+  ctest --preset release -L unit -j"$jobs"
+  exit 0
+fi
+
+echo "== release tests (unit, fuzz replay, integration) =="
+# Integration tests start real servers on loopback; run them one at a time.
+ctest --preset release -LE integration -j"$jobs"
+ctest --preset release -L integration
+
+echo "== ASan + UBSan build and tests =="
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j"$jobs"
+ctest --preset asan -LE integration -j"$jobs"
+
+echo "deploy/test.sh: all tests passed"
