@@ -527,6 +527,7 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
         case 3: {  // Exemplar: labels must be valid; the exemplar itself is counted, not stored
           wire::Reader e(msg);
           bool valid = true;
+          bool future = false;
           while (!e.AtEnd()) {
             uint32_t ef, ewt;
             if (!e.ReadTag(ef, ewt)) {
@@ -543,12 +544,19 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
                   !model::IsValidUtf8(el.value)) {
                 valid = false;
               }
+            } else if (ef == 3 && ewt == wire::kVarint) {
+              // DecodeLimits applies to exemplars too (the last timestamp wins, as in protobuf).
+              uint64_t ts_ms;
+              if (!e.ReadVarint(ts_ms)) {
+                return make_error_code(ErrorOf(e));
+              }
+              future = static_cast<int64_t>(ts_ms) > limits.max_timestamp_ms;
             } else if (!e.Skip(ef, ewt)) {
               return make_error_code(ErrorOf(e));
             }
           }
           ++tally.exemplars;
-          if (!valid) {
+          if (!valid || future) {
             ++tally.bad_exemplars;
           }
           break;
@@ -723,6 +731,7 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
           wire::Reader e(msg);
           uint64_t nrefs = 0;
           bool valid = true;
+          bool future = false;
           while (!e.AtEnd()) {
             uint32_t ef, ewt;
             if (!e.ReadTag(ef, ewt)) {
@@ -739,12 +748,19 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
                   })) {
                 return make_error_code(ErrorOf(e));
               }
+            } else if (ef == 3 && ewt == wire::kVarint) {
+              // DecodeLimits applies to exemplars too (the last timestamp wins, as in protobuf).
+              uint64_t ts_ms;
+              if (!e.ReadVarint(ts_ms)) {
+                return make_error_code(ErrorOf(e));
+              }
+              future = static_cast<int64_t>(ts_ms) > limits.max_timestamp_ms;
             } else if (!e.Skip(ef, ewt)) {
               return make_error_code(ErrorOf(e));
             }
           }
           ++tally.exemplars;
-          if (!valid || nrefs % 2 != 0) {
+          if (!valid || future || nrefs % 2 != 0) {
             ++tally.bad_exemplars;
           }
           break;

@@ -12,6 +12,8 @@ namespace {
 struct SpanTotals {
   uint64_t buckets = 0;
   bool negative_offset_after_first = false;
+  bool negative_offset = false;  // any span, the first included (custom buckets forbid it)
+  int64_t extent = 0;            // sum of offsets and lengths: the highest bucket index + 1
   uint64_t count = 0;
 };
 
@@ -47,8 +49,12 @@ bool ReadSpans(wire::Reader& r, SpanTotals& t) {
   if (t.count > 0 && offset < 0) {
     t.negative_offset_after_first = true;
   }
+  if (offset < 0) {
+    t.negative_offset = true;
+  }
   ++t.count;
   t.buckets += length;
+  t.extent += offset + static_cast<int64_t>(length);  // each term fits 32 bits: no overflow
   return true;
 }
 
@@ -113,10 +119,12 @@ HistogramCheck CheckHistogram(std::string_view msg, HistogramInfo& info, Errc& e
       case 6:
         if (wt != wire::kVarint) break;
         if (!r.ReadVarint(zero_count_int)) return fail(r);
+        zero_count_float = 0;  // zero_count is a oneof: the last member on the wire wins
         continue;
       case 7:
         if (wt != wire::kI64) break;
         if (!r.ReadDouble(zero_count_float)) return fail(r);
+        zero_count_int = 0;
         continue;
       case 8:
       case 11:
@@ -128,7 +136,9 @@ HistogramCheck CheckHistogram(std::string_view msg, HistogramInfo& info, Errc& e
         if (wt != wire::kVarint && wt != wire::kLen) break;
         ok = wire::ForEachVarint(r, wt, [&](uint64_t d) {
           int64_t& cur = f == 9 ? neg_cur : pos_cur;
-          cur += wire::ZigZagDecode64(d);
+          // Wrapping add (no signed-overflow UB on hostile deltas), as Prometheus's Go code does.
+          cur = static_cast<int64_t>(static_cast<uint64_t>(cur) +
+                                     static_cast<uint64_t>(wire::ZigZagDecode64(d)));
           if (cur < 0) {
             negative_bucket = true;
           } else {
@@ -197,6 +207,12 @@ HistogramCheck CheckHistogram(std::string_view msg, HistogramInfo& info, Errc& e
   if (custom) {
     if (!custom_increasing || neg_spans.count > 0 || neg_deltas + neg_counts > 0 ||
         zero_count_int != 0 || zero_count_float != 0 || zero_threshold != 0) {
+      return HistogramCheck::kInvalid;
+    }
+    // As Prometheus's checkHistogramCustomBounds: +Inf is the implicit last bound, offsets are
+    // never negative, and the spans may not reach past the last bucket (bounds + 1).
+    if (last_custom == INFINITY || pos_spans.negative_offset ||
+        pos_spans.extent > static_cast<int64_t>(custom_values) + 1) {
       return HistogramCheck::kInvalid;
     }
   } else if (custom_values > 0) {
