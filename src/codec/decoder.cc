@@ -465,7 +465,43 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
     SeriesTally tally;
     tally.first_sample = static_cast<uint32_t>(batch.samples.size());
 
-    wire::Reader r(ts);
+    // Fast walk over the leading run of labels in the shape every sender writes them:
+    // `0a <len> 0a <len> name 12 <len> value` with one-byte lengths. It stops at the first field
+    // that is anything else, and the general loop below takes over from there.
+    const char* p = ts.data();
+    const char* const ts_end = ts.data() + ts.size();
+    while (ts_end - p >= 6 && p[0] == '\x0a') {
+      const auto len = static_cast<uint8_t>(p[1]);
+      const char* msg = p + 2;
+      if (len >= 0x80 || ts_end - msg < len || len < 4 || msg[0] != '\x0a') {
+        break;
+      }
+      const auto nlen = static_cast<uint8_t>(msg[1]);
+      if (nlen >= 0x80 || 4u + nlen > len || msg[2 + nlen] != '\x12') {
+        break;
+      }
+      const auto vlen = static_cast<uint8_t>(msg[3 + nlen]);
+      if (vlen >= 0x80 || 4u + nlen + vlen != len) {
+        break;
+      }
+      const std::string_view name(msg + 2, nlen);
+      if (vlen == 0) {
+        canonical = false;  // empty value: dropped from the key, so the bytes are not the key
+      }
+      if (prev_name.data() != nullptr && !NameLess(prev_name, name)) {
+        sorted_unique = false;
+      }
+      prev_name = name;
+      empty_name |= nlen == 0;
+      has_name |= nlen == 8 && std::memcmp(name.data(), "__name__", 8) == 0;
+      if (labels_begin == nullptr) {
+        labels_begin = p;
+      }
+      p = msg + len;
+      labels_end = p;
+    }
+
+    wire::Reader r(std::string_view(p, static_cast<size_t>(ts_end - p)));
     while (!r.AtEnd()) {
       const char* field_start = r.pos();
       uint32_t f, fwt;
