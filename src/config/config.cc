@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace canaryd::config {
@@ -38,6 +39,10 @@ void ForEachKey(std::string_view source, const YAML::Node& node, std::string_vie
     Fail(source, node, section, "expected a mapping");
   }
   for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      // as<std::string>() would throw a yaml-cpp exception rather than a ConfigError.
+      Fail(source, kv.first, section.empty() ? "<root>" : section, "keys must be plain strings");
+    }
     const std::string key = kv.first.as<std::string>();
     const std::string field = section.empty() ? key : std::string(section) + "." + key;
     auto it = handlers.find(key);
@@ -98,6 +103,16 @@ std::chrono::milliseconds Positive(std::string_view source, const YAML::Node& n,
   return d;
 }
 
+// For fields kept in whole seconds: a positive duration below 1s would silently become 0s.
+std::chrono::seconds PositiveSeconds(std::string_view source, const YAML::Node& n,
+                                     const std::string& field) {
+  const auto d = std::chrono::duration_cast<std::chrono::seconds>(Positive(source, n, field));
+  if (d.count() <= 0) {
+    Fail(source, n, field, "must be at least 1s");
+  }
+  return d;
+}
+
 }  // namespace
 
 bool ParseDuration(std::string_view text, std::chrono::milliseconds& out) {
@@ -134,6 +149,9 @@ bool ParseDuration(std::string_view text, std::chrono::milliseconds& out) {
       return false;
     }
     last_unit = unit;
+    if (n * unit > INT64_MAX - total) {
+      return false;  // the parts fit one by one, but their sum does not
+    }
     total += n * unit;
   }
   out = std::chrono::milliseconds(total);
@@ -278,9 +296,7 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
                              }},
                             {"retry_after",
                              [&](const YAML::Node& v, const std::string& ff) {
-                               rw.retry_after =
-                                   std::chrono::duration_cast<std::chrono::seconds>(
-                                       Positive(source, v, ff));
+                               rw.retry_after = PositiveSeconds(source, v, ff);
                              }},
                         });
                   }},
@@ -289,18 +305,21 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
                     ForEachKey(source, n, f,
                                Handlers{{"retention", [&](const YAML::Node& v,
                                                           const std::string& ff) {
-                                           cfg.series_retention =
-                                               std::chrono::duration_cast<std::chrono::seconds>(
-                                                   Positive(source, v, ff));
+                                           cfg.series_retention = PositiveSeconds(source, v, ff);
                                          }}});
                   }},
              });
-  if (rw.max_inflight_bytes < rw.max_body_bytes + rw.max_decoded_bytes) {
+  // Written without the sum, which can overflow for huge sizes.
+  if (rw.max_inflight_bytes < rw.max_body_bytes ||
+      rw.max_inflight_bytes - rw.max_body_bytes < rw.max_decoded_bytes) {
     // Otherwise a request at the limits could never be admitted and would be retried forever.
+    const bool overflow = rw.max_body_bytes > SIZE_MAX - rw.max_decoded_bytes;
     throw ConfigError(std::string(source) +
                       ": remote_write.max_inflight_bytes must be at least max_body_bytes + "
                       "max_decoded_bytes (" +
-                      std::to_string(rw.max_body_bytes + rw.max_decoded_bytes) + ")");
+                      (overflow ? std::string("more than ") + std::to_string(SIZE_MAX)
+                                : std::to_string(rw.max_body_bytes + rw.max_decoded_bytes)) +
+                      ")");
   }
   return cfg;
 }
