@@ -164,14 +164,6 @@ inline bool NameLess(std::string_view a, std::string_view b) {
   return a < b;
 }
 
-inline size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 // True if no byte has the high bit set: such text is ASCII, hence valid UTF-8.
 inline bool IsAscii(std::string_view s) {
@@ -369,6 +361,62 @@ void RemoteWriteDecoder::AcceptSeries(DecodeReport& report, const SeriesTally& t
   report.exemplars_accepted += t.exemplars - t.bad_exemplars;
 }
 
+bool RemoteWriteDecoder::FastKeyV2(size_t& offset, size_t& size) {
+  // The common case in one pass over refs_: names sorted and distinct, nothing empty, every ref
+  // in range and valid UTF-8, __name__ present. Anything else returns false and takes the
+  // general path (sorting, dropping empty values, naming the reason).
+  if (refs_.size() % 2 != 0) {
+    return false;
+  }
+  const size_t num_symbols = symbols_.size();
+  std::string_view prev;
+  bool has_name = false;
+  size_t total = 0;
+  for (size_t i = 0; i < refs_.size(); i += 2) {
+    if (refs_[i] >= num_symbols || refs_[i + 1] >= num_symbols) {
+      return false;
+    }
+    const SymbolInfo& n = symbols_[refs_[i]];
+    const SymbolInfo& v = symbols_[refs_[i + 1]];
+    if (!n.valid_utf8 || !v.valid_utf8 || n.text.empty() || v.text.empty() ||
+        (prev.data() != nullptr && !NameLess(prev, n.text))) {
+      return false;
+    }
+    prev = n.text;
+    has_name |= n.text.size() == 8 && std::memcmp(n.text.data(), "__name__", 8) == 0;
+    const size_t inner = 4 + n.text.size() + v.text.size();
+    // With one-byte lengths (names and values under 128 bytes together) the size is direct.
+    total += inner < 0x80 ? 2 + inner : model::EncodedLabelSize(n.text.size(), v.text.size());
+  }
+  if (!has_name) {
+    return false;
+  }
+  offset = key_arena_.size();
+  size = total;
+  key_arena_.resize(offset + total);
+  char* out = key_arena_.data() + offset;
+  for (size_t i = 0; i < refs_.size(); i += 2) {
+    const std::string_view name = symbols_[refs_[i]].text;
+    const std::string_view value = symbols_[refs_[i + 1]].text;
+    const size_t inner = 4 + name.size() + value.size();
+    if (inner >= 0x80) {
+      out = model::WriteLabel(out, name, value);
+      continue;
+    }
+    out[0] = '\x0a';
+    out[1] = static_cast<char>(inner);
+    out[2] = '\x0a';
+    out[3] = static_cast<char>(name.size());
+    std::memcpy(out + 4, name.data(), name.size());
+    out += 4 + name.size();
+    out[0] = '\x12';
+    out[1] = static_cast<char>(value.size());
+    std::memcpy(out + 2, value.data(), value.size());
+    out += 2 + value.size();
+  }
+  return true;
+}
+
 bool RemoteWriteDecoder::BuildKey(RejectReason& reason, size_t& offset, size_t& size) {
   if (!std::is_sorted(labels_.begin(), labels_.end(),
                       [](const LabelView& a, const LabelView& b) { return a.name < b.name; })) {
@@ -535,7 +583,7 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
           const auto consumed = static_cast<size_t>(labels_end - field_start);
           // On the fast path the inner lengths are minimal; the outer one must be too.
           const size_t canonical_size =
-              fast ? 1 + VarintSize(msg.size()) + msg.size()
+              fast ? 1 + model::VarintSize(msg.size()) + msg.size()
                    : model::EncodedLabelSize(l.name.size(), l.value.size());
           if (l.value.empty() || consumed != canonical_size) {
             canonical = false;
@@ -830,6 +878,20 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
 
     // Labels from symbol references.
     tally.num_samples = static_cast<uint32_t>(batch.samples.size() - tally.first_sample);
+    const bool mixed = tally.num_samples + tally.future_samples > 0 && tally.histograms > 0;
+    size_t offset = 0, size = 0;
+    if (!mixed && !bad_metadata_ref && FastKeyV2(offset, size)) {
+      model::BatchSeries out;
+      // Valid until the arena grows; AcceptSeries may read it now, the fixup repoints it later.
+      out.labels = std::string_view(key_arena_.data() + offset, size);
+      const auto h = model::HashLabelKey128(out.labels);
+      out.hash = h.lo;
+      out.hash_hi = h.hi;
+      fixups_.push_back({static_cast<uint32_t>(batch.series.size()),
+                         static_cast<uint32_t>(offset), static_cast<uint32_t>(size)});
+      AcceptSeries(report, tally, out, batch);
+      continue;
+    }
     labels_.clear();
     RejectReason reason{};
     bool ok = true;
@@ -858,11 +920,10 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
     if (ok) {
       ok = CheckLabelText(labels_, /*text_known_valid=*/true, reason);
     }
-    if (ok && tally.num_samples + tally.future_samples > 0 && tally.histograms > 0) {
+    if (ok && mixed) {
       ok = false;
       reason = RejectReason::kSamplesAndHistograms;
     }
-    size_t offset = 0, size = 0;
     if (ok) {
       ok = BuildKey(reason, offset, size);
     }

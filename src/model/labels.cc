@@ -7,14 +7,6 @@
 namespace canaryd::model {
 namespace {
 
-size_t VarintSize(uint64_t v) noexcept {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 void AppendVarint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
@@ -53,32 +45,6 @@ bool ReadString(std::string_view& in, uint8_t tag, std::string_view& out) {
 
 }  // namespace
 
-size_t EncodedLabelSize(size_t name_len, size_t value_len) noexcept {
-  const size_t inner = 1 + VarintSize(name_len) + name_len + 1 + VarintSize(value_len) + value_len;
-  return 1 + VarintSize(inner) + inner;
-}
-
-char* WriteLabel(char* out, std::string_view name, std::string_view value) noexcept {
-  auto put_varint = [&out](uint64_t v) {
-    while (v >= 0x80) {
-      *out++ = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    *out++ = static_cast<char>(v);
-  };
-  const size_t inner =
-      1 + VarintSize(name.size()) + name.size() + 1 + VarintSize(value.size()) + value.size();
-  *out++ = '\x0a';
-  put_varint(inner);
-  *out++ = '\x0a';
-  put_varint(name.size());
-  std::memcpy(out, name.data(), name.size());
-  out += name.size();
-  *out++ = '\x12';
-  put_varint(value.size());
-  std::memcpy(out, value.data(), value.size());
-  return out + value.size();
-}
 
 void AppendLabel(std::string& key, std::string_view name, std::string_view value) {
   const size_t inner =

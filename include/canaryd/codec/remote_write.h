@@ -124,6 +124,8 @@ class RemoteWriteDecoder {
   /// Validates labels_ (sorting them if needed) and appends the canonical key to key_arena_.
   /// Returns the reason on rejection.
   bool BuildKey(RejectReason& reason, size_t& offset, size_t& size);
+  /// The 2.0 fast path: builds the key straight from refs_ when they need no repair.
+  bool FastKeyV2(size_t& offset, size_t& size);
   void RecordRejection(DecodeReport& report, RejectReason reason, uint64_t samples,
                        uint64_t histograms, uint64_t exemplars, std::string_view detail);
   void RejectSeries(DecodeReport& report, RejectReason reason, const detail::SeriesTally& tally,

@@ -9,6 +9,7 @@
 // decoder hashes them in place without copying.
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -24,12 +25,45 @@ struct LabelView {
 /// Appends one label to a key. REQUIRES: labels are appended sorted by name, value non-empty.
 void AppendLabel(std::string& key, std::string_view name, std::string_view value);
 
-/// Writes what AppendLabel appends at `out`, which must have EncodedLabelSize bytes free;
-/// returns the end of what was written.
-char* WriteLabel(char* out, std::string_view name, std::string_view value) noexcept;
+/// Bytes a varint of `v` takes.
+inline size_t VarintSize(uint64_t v) noexcept {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
 
 /// Bytes AppendLabel would write for this label.
-size_t EncodedLabelSize(size_t name_len, size_t value_len) noexcept;
+inline size_t EncodedLabelSize(size_t name_len, size_t value_len) noexcept {
+  const size_t inner = 1 + VarintSize(name_len) + name_len + 1 + VarintSize(value_len) + value_len;
+  return 1 + VarintSize(inner) + inner;
+}
+
+/// Writes what AppendLabel appends at `out`, which must have EncodedLabelSize bytes free;
+/// returns the end of what was written. Inline: decoders call it once per label.
+inline char* WriteLabel(char* out, std::string_view name, std::string_view value) noexcept {
+  auto put_varint = [&out](uint64_t v) {
+    while (v >= 0x80) {
+      *out++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *out++ = static_cast<char>(v);
+  };
+  const size_t inner =
+      1 + VarintSize(name.size()) + name.size() + 1 + VarintSize(value.size()) + value.size();
+  *out++ = '\x0a';
+  put_varint(inner);
+  *out++ = '\x0a';
+  put_varint(name.size());
+  std::memcpy(out, name.data(), name.size());
+  out += name.size();
+  *out++ = '\x12';
+  put_varint(value.size());
+  std::memcpy(out, value.data(), value.size());
+  return out + value.size();
+}
 
 /// Iterates the labels of a key produced by AppendLabel (or verified canonical by a decoder).
 /// The key is trusted: behaviour on arbitrary bytes is to stop early, never to read out of bounds.
