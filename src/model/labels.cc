@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <cstring>
+#include <random>
 
 namespace canaryd::model {
 namespace {
@@ -122,8 +123,17 @@ std::string FormatLabelKey(std::string_view key, size_t max_len) {
   return out;
 }
 
+namespace {
+// A per-process random seed: label sets come from the network, and a seed an attacker cannot
+// know keeps them from crafting two label sets that the series table would take for one.
+const uint64_t kHashSeed = [] {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}();
+}  // namespace
+
 LabelHash HashLabelKey128(std::string_view key) noexcept {
-  const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
+  const XXH128_hash_t h = XXH3_128bits_withSeed(key.data(), key.size(), kHashSeed);
   return {h.low64, h.high64};
 }
 
