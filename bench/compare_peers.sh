@@ -103,9 +103,12 @@ for r in "${results[@]}"; do
   IFS='|' read -r name samples cpu per rss codes <<<"$r"
   printf "%-18s %14s %10s %18s %10s  %s\n" "$name" "$samples" "$cpu" "$per" "$rss" "$codes"
 done
-base=$(IFS='|' read -r _ _ _ per _ <<<"${results[0]}"; echo "$per")
+per_of() { IFS='|' read -r _ _ _ per _ <<<"$1"; echo "$per"; }
+v1=$(per_of "${results[0]}")
+v2=$(per_of "${results[1]}")
 echo
-for r in "${results[@]:1}"; do
+awk -v a="$v2" -v b="$v1" 'BEGIN {if (b > 0) printf "canaryd 2.0 / canaryd 1.0 = %.2fx\n", a / b}'
+for r in "${results[@]:2}"; do
   IFS='|' read -r name _ _ per _ <<<"$r"
-  awk -v a="$base" -v b="$per" -v n="$name" 'BEGIN {if (b > 0) printf "canaryd (1.0) / %s = %.2fx\n", n, a / b}'
+  awk -v a="$v1" -v b="$per" -v n="$name" 'BEGIN {if (b > 0) printf "canaryd 1.0 / %s = %.2fx\n", n, a / b}'
 done

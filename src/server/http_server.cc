@@ -27,6 +27,11 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // connections do not pin memory.
 constexpr size_t kMaxRetainedBody = 4 << 20;
 
+// Connections that send bodies over kLargeBody get a read buffer of kLargeReadBuffer, so a body
+// arrives in few large reads instead of many small ones.
+constexpr uint64_t kLargeBody = 16 << 10;
+constexpr size_t kLargeReadBuffer = 64 << 10;
+
 }  // namespace
 
 Response Handler::OnBodyTooLarge(RequestState& state) {
@@ -243,6 +248,19 @@ struct HttpServer::Impl {
         continue;
       }
       parser->body_limit(match.handler->BodyLimit());
+      if (const auto length = parser->content_length(); length && *length > 0) {
+        // Reuse the connection's body buffer, with headroom so that the next, slightly larger
+        // body of a steady sender does not reallocate; and read large bodies in large chunks.
+        if (*length <= match.handler->BodyLimit()) {
+          auto& body = parser->get().body();
+          if (body.capacity() < *length) {
+            body.reserve(*length + *length / 4);
+          }
+        }
+        if (*length > kLargeBody && buffer.capacity() < kLargeReadBuffer) {
+          buffer.reserve(kLargeReadBuffer);
+        }
+      }
       stream.expires_after(options.read_timeout);
       auto [bec, bn] = co_await http::async_read(stream, buffer, *parser, kUseTuple);
       if (bec == http::error::body_limit) {
