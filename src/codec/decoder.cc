@@ -10,7 +10,9 @@ namespace {
 
 using model::LabelView;
 
-Errc ErrorOf(const wire::Reader& r) { return r.error() == Errc::kOk ? Errc::kTruncated : r.error(); }
+Errc ErrorOf(const wire::Reader& r) {
+  return r.error() == Errc::kOk ? Errc::kTruncated : r.error();
+}
 
 // Appends `s` to `out` with control and non-UTF-8 bytes escaped, for error messages.
 void AppendPrintable(std::string& out, std::string_view s) {
@@ -50,17 +52,28 @@ std::string FormatLabelViews(const std::vector<LabelView>& labels) {
 
 std::string_view ReasonText(RejectReason r) {
   switch (r) {
-    case RejectReason::kMissingName: return "series has no __name__ label";
-    case RejectReason::kEmptyLabelName: return "empty label name";
-    case RejectReason::kDuplicateLabel: return "duplicate label name";
-    case RejectReason::kInvalidUtf8: return "label name or value is not valid UTF-8";
-    case RejectReason::kBadSymbolRef: return "symbol reference out of range";
-    case RejectReason::kOddLabelRefs: return "labels_refs has an odd length";
-    case RejectReason::kSamplesAndHistograms: return "series has both samples and histograms";
-    case RejectReason::kInvalidHistogram: return "invalid native histogram";
-    case RejectReason::kInvalidExemplar: return "invalid exemplar";
-    case RejectReason::kTooFarInFuture: return "timestamp too far in the future";
-    case RejectReason::kCount: break;
+    case RejectReason::kMissingName:
+      return "series has no __name__ label";
+    case RejectReason::kEmptyLabelName:
+      return "empty label name";
+    case RejectReason::kDuplicateLabel:
+      return "duplicate label name";
+    case RejectReason::kInvalidUtf8:
+      return "label name or value is not valid UTF-8";
+    case RejectReason::kBadSymbolRef:
+      return "symbol reference out of range";
+    case RejectReason::kOddLabelRefs:
+      return "labels_refs has an odd length";
+    case RejectReason::kSamplesAndHistograms:
+      return "series has both samples and histograms";
+    case RejectReason::kInvalidHistogram:
+      return "invalid native histogram";
+    case RejectReason::kInvalidExemplar:
+      return "invalid exemplar";
+    case RejectReason::kTooFarInFuture:
+      return "timestamp too far in the future";
+    case RejectReason::kCount:
+      break;
   }
   return "unknown";
 }
@@ -164,7 +177,6 @@ inline bool NameLess(std::string_view a, std::string_view b) {
   return a < b;
 }
 
-
 // True if no byte has the high bit set: such text is ASCII, hence valid UTF-8.
 inline bool IsAscii(std::string_view s) {
   const char* p = s.data();
@@ -245,21 +257,69 @@ Result<void> TallyHistogram(std::string_view msg, const DecodeLimits& limits, Se
   return {};
 }
 
+// Walks one Exemplar (1: labels, 2: value, 3: timestamp) into the tally. `on_labels` handles
+// each occurrence of field 1 (reader positioned after the tag) and clears `valid` for bad labels;
+// `labels_complete` is asked at the end (2.0: an even number of refs). An exemplar stamped after
+// the limit is rejected like a bad one. An error means the request is malformed.
+template <typename OnLabels, typename LabelsComplete = bool (*)()>
+Result<void> TallyExemplar(
+    std::string_view msg, const DecodeLimits& limits, SeriesTally& t, OnLabels&& on_labels,
+    LabelsComplete&& labels_complete = +[] { return true; }) {
+  wire::Reader e(msg);
+  bool valid = true;
+  bool future = false;
+  while (!e.AtEnd()) {
+    uint32_t f, wt;
+    if (!e.ReadTag(f, wt)) {
+      return make_error_code(ErrorOf(e));
+    }
+    bool ok = true;
+    if (f == 1) {
+      ok = on_labels(e, wt, valid);
+    } else if (f == 3 && wt == wire::kVarint) {
+      uint64_t ts_ms = 0;  // the last timestamp wins, as in protobuf
+      ok = e.ReadVarint(ts_ms);
+      future = static_cast<int64_t>(ts_ms) > limits.max_timestamp_ms;
+    } else {
+      ok = e.Skip(f, wt);
+    }
+    if (!ok) {
+      return make_error_code(ErrorOf(e));
+    }
+  }
+  ++t.exemplars;
+  if (!valid || future || !labels_complete()) {
+    ++t.bad_exemplars;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string_view RejectReasonName(RejectReason r) noexcept {
   switch (r) {
-    case RejectReason::kMissingName: return "missing_name";
-    case RejectReason::kEmptyLabelName: return "empty_label_name";
-    case RejectReason::kDuplicateLabel: return "duplicate_label";
-    case RejectReason::kInvalidUtf8: return "invalid_utf8";
-    case RejectReason::kBadSymbolRef: return "bad_symbol_ref";
-    case RejectReason::kOddLabelRefs: return "odd_label_refs";
-    case RejectReason::kSamplesAndHistograms: return "samples_and_histograms";
-    case RejectReason::kInvalidHistogram: return "invalid_histogram";
-    case RejectReason::kInvalidExemplar: return "invalid_exemplar";
-    case RejectReason::kTooFarInFuture: return "too_far_in_future";
-    case RejectReason::kCount: break;
+    case RejectReason::kMissingName:
+      return "missing_name";
+    case RejectReason::kEmptyLabelName:
+      return "empty_label_name";
+    case RejectReason::kDuplicateLabel:
+      return "duplicate_label";
+    case RejectReason::kInvalidUtf8:
+      return "invalid_utf8";
+    case RejectReason::kBadSymbolRef:
+      return "bad_symbol_ref";
+    case RejectReason::kOddLabelRefs:
+      return "odd_label_refs";
+    case RejectReason::kSamplesAndHistograms:
+      return "samples_and_histograms";
+    case RejectReason::kInvalidHistogram:
+      return "invalid_histogram";
+    case RejectReason::kInvalidExemplar:
+      return "invalid_exemplar";
+    case RejectReason::kTooFarInFuture:
+      return "too_far_in_future";
+    case RejectReason::kCount:
+      break;
   }
   return "unknown";
 }
@@ -276,7 +336,8 @@ std::string DecodeReport::Summary() const {
     out += what;
   };
   if (series_rejected > 0) {
-    add_part(series_rejected, "of " + std::to_string(series_accepted + series_rejected) + " series");
+    add_part(series_rejected,
+             "of " + std::to_string(series_accepted + series_rejected) + " series");
     std::string reasons;
     for (size_t i = 0; i < series_rejected_by_reason.size(); ++i) {
       if (series_rejected_by_reason[i] == 0) {
@@ -324,8 +385,7 @@ void RemoteWriteDecoder::RejectSeries(DecodeReport& report, RejectReason reason,
   batch.samples.resize(t.first_sample);
   ++report.series_rejected;
   ++report.series_rejected_by_reason[static_cast<size_t>(reason)];
-  RecordRejection(report, reason, t.num_samples + t.future_samples, t.histograms, t.exemplars,
-                  {});
+  RecordRejection(report, reason, t.num_samples + t.future_samples, t.histograms, t.exemplars, {});
 }
 
 void RemoteWriteDecoder::AcceptSeries(DecodeReport& report, const SeriesTally& t,
@@ -336,9 +396,9 @@ void RemoteWriteDecoder::AcceptSeries(DecodeReport& report, const SeriesTally& t
     if (n == 0) {
       return;
     }
-    RecordRejection(report, reason, samples, histograms, exemplars,
-                    reason == RejectReason::kTooFarInFuture ? std::to_string(n) + " samples"
-                                                            : std::string());
+    RecordRejection(
+        report, reason, samples, histograms, exemplars,
+        reason == RejectReason::kTooFarInFuture ? std::to_string(n) + " samples" : std::string());
   };
   if (t.future_samples + t.bad_exemplars + t.bad_histograms > 0 &&
       series.labels.data() != nullptr && report.first_rejection.empty()) {
@@ -609,39 +669,23 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
           break;
         }
         case 3: {  // Exemplar: labels must be valid; the exemplar itself is counted, not stored
-          wire::Reader e(msg);
-          bool valid = true;
-          bool future = false;
-          while (!e.AtEnd()) {
-            uint32_t ef, ewt;
-            if (!e.ReadTag(ef, ewt)) {
-              return make_error_code(ErrorOf(e));
-            }
-            if (ef == 1 && ewt == wire::kLen) {
-              std::string_view lm;
-              LabelView el;
-              bool ignored = true;
-              if (!e.ReadBytes(lm) || !DecodeLabel(lm, el, ignored)) {
-                return make_error_code(ErrorOf(e));
-              }
-              if (el.name.empty() || !model::IsValidUtf8(el.name) ||
-                  !model::IsValidUtf8(el.value)) {
-                valid = false;
-              }
-            } else if (ef == 3 && ewt == wire::kVarint) {
-              // DecodeLimits applies to exemplars too (the last timestamp wins, as in protobuf).
-              uint64_t ts_ms;
-              if (!e.ReadVarint(ts_ms)) {
-                return make_error_code(ErrorOf(e));
-              }
-              future = static_cast<int64_t>(ts_ms) > limits.max_timestamp_ms;
-            } else if (!e.Skip(ef, ewt)) {
-              return make_error_code(ErrorOf(e));
-            }
-          }
-          ++tally.exemplars;
-          if (!valid || future) {
-            ++tally.bad_exemplars;
+          auto ex =
+              TallyExemplar(msg, limits, tally, [](wire::Reader& e, uint32_t lwt, bool& valid) {
+                if (lwt != wire::kLen) {
+                  return e.Skip(1, lwt);
+                }
+                std::string_view lm;
+                LabelView el;
+                bool ignored = true;
+                if (!e.ReadBytes(lm) || !DecodeLabel(lm, el, ignored)) {
+                  return false;
+                }
+                valid &=
+                    !el.name.empty() && model::IsValidUtf8(el.name) && model::IsValidUtf8(el.value);
+                return true;
+              });
+          if (!ex) {
+            return ex;
           }
           break;
         }
@@ -767,9 +811,8 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
       }
       if (f == 1 && (fwt == wire::kLen || fwt == wire::kVarint)) {
         // uint32: libprotobuf keeps the low 32 bits of a longer varint.
-        if (!wire::ForEachVarint(r, fwt, [&](uint64_t v) {
-              refs_.push_back(static_cast<uint32_t>(v));
-            })) {
+        if (!wire::ForEachVarint(r, fwt,
+                                 [&](uint64_t v) { refs_.push_back(static_cast<uint32_t>(v)); })) {
           return make_error_code(ErrorOf(r));
         }
         continue;
@@ -812,40 +855,23 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
           }
           break;
         case 4: {
-          wire::Reader e(msg);
           uint64_t nrefs = 0;
-          bool valid = true;
-          bool future = false;
-          while (!e.AtEnd()) {
-            uint32_t ef, ewt;
-            if (!e.ReadTag(ef, ewt)) {
-              return make_error_code(ErrorOf(e));
-            }
-            if (ef == 1 && (ewt == wire::kLen || ewt == wire::kVarint)) {
-              if (!wire::ForEachVarint(e, ewt, [&](uint64_t v) {
-                    const auto ref = static_cast<uint32_t>(v);
-                    if (ref >= num_symbols || !symbols_[ref].valid_utf8 ||
-                        (nrefs % 2 == 0 && ref == 0)) {
-                      valid = false;
-                    }
-                    ++nrefs;
-                  })) {
-                return make_error_code(ErrorOf(e));
-              }
-            } else if (ef == 3 && ewt == wire::kVarint) {
-              // DecodeLimits applies to exemplars too (the last timestamp wins, as in protobuf).
-              uint64_t ts_ms;
-              if (!e.ReadVarint(ts_ms)) {
-                return make_error_code(ErrorOf(e));
-              }
-              future = static_cast<int64_t>(ts_ms) > limits.max_timestamp_ms;
-            } else if (!e.Skip(ef, ewt)) {
-              return make_error_code(ErrorOf(e));
-            }
-          }
-          ++tally.exemplars;
-          if (!valid || future || nrefs % 2 != 0) {
-            ++tally.bad_exemplars;
+          auto ex = TallyExemplar(
+              msg, limits, tally,
+              [&](wire::Reader& e, uint32_t lwt, bool& valid) {
+                if (lwt != wire::kLen && lwt != wire::kVarint) {
+                  return e.Skip(1, lwt);
+                }
+                return wire::ForEachVarint(e, lwt, [&](uint64_t v) {
+                  const auto ref = static_cast<uint32_t>(v);
+                  valid &=
+                      ref < num_symbols && symbols_[ref].valid_utf8 && (nrefs % 2 != 0 || ref != 0);
+                  ++nrefs;
+                });
+              },
+              [&] { return nrefs % 2 == 0; });
+          if (!ex) {
+            return ex;
           }
           break;
         }
@@ -887,8 +913,8 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
       const auto h = model::HashLabelKey128(out.labels);
       out.hash = h.lo;
       out.hash_hi = h.hi;
-      fixups_.push_back({static_cast<uint32_t>(batch.series.size()),
-                         static_cast<uint32_t>(offset), static_cast<uint32_t>(size)});
+      fixups_.push_back({static_cast<uint32_t>(batch.series.size()), static_cast<uint32_t>(offset),
+                         static_cast<uint32_t>(size)});
       AcceptSeries(report, tally, out, batch);
       continue;
     }
