@@ -31,10 +31,13 @@ Result<void> DecompressZstd(std::string_view in, size_t max_decoded, std::string
   if (declared == ZSTD_CONTENTSIZE_ERROR) {
     return make_error_code(Errc::kCorruptCompressed);
   }
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN) {
-    if (declared > max_decoded) {
-      return make_error_code(Errc::kTooLarge);
-    }
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared > max_decoded) {
+    return make_error_code(Errc::kTooLarge);  // the first frame alone is over the limit
+  }
+  // One frame that declares its size: decode in one call into an exactly sized buffer.
+  // Several frames (or a skippable one) go through the bounded streaming loop below.
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN &&
+      ZSTD_findFrameCompressedSize(in.data(), in.size()) == in.size()) {
     out.resize(declared);
     const size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
     if (ZSTD_isError(n) || n != declared) {

@@ -201,6 +201,27 @@ TEST(DecompressTest, TwoStreamingZstdFramesConcatenate) {
   EXPECT_EQ(out, a + b);
 }
 
+TEST(DecompressTest, TwoZstdFramesWithDeclaredSizesConcatenate) {
+  const std::string a = Compressible(3000), b = RandomBytes(3000, 7);
+  const std::string z = testutil::Zstd(a) + testutil::Zstd(b);
+  ASSERT_EQ(ZSTD_getFrameContentSize(z.data(), z.size()), a.size());  // first frame only
+  std::string out;
+  ASSERT_TRUE(Decompress(Compression::kZstd, z, 1 << 20, out));
+  EXPECT_EQ(out, a + b);
+  // The limit applies to the total, not to the first frame.
+  const auto r = Decompress(Compression::kZstd, z, a.size() + b.size() - 1, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(ErrcOf(r), Errc::kTooLarge);
+}
+
+TEST(DecompressTest, SkippableFrameBeforeDataIsIgnored) {
+  const std::string a = Compressible(5000);
+  std::string skippable("\x50\x2a\x4d\x18\x04\x00\x00\x00" "abcd", 12);  // magic, size 4, payload
+  std::string out;
+  ASSERT_TRUE(Decompress(Compression::kZstd, skippable + testutil::Zstd(a), 1 << 20, out));
+  EXPECT_EQ(out, a);
+}
+
 TEST(DecompressTest, NoneCopiesAndChecksTheLimit) {
   std::string out = "previous";
   ASSERT_TRUE(Decompress(Compression::kNone, "hello", 5, out));
