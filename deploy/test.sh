@@ -24,12 +24,12 @@ fi
 
 echo "== release tests (unit, fuzz replay, integration) =="
 # Integration tests start real servers on loopback; run them one at a time.
-ctest --preset release -LE integration -j"$jobs"
+ctest --preset release -LE "integration|bench" -j"$jobs"
 ctest --preset release -L integration
 
 echo "== ASan + UBSan build and tests =="
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j"$jobs"
-ctest --preset asan -LE integration -j"$jobs"
+ctest --preset asan -LE "integration|bench" -j"$jobs"
 
 echo "deploy/test.sh: all tests passed"

@@ -134,39 +134,38 @@ TEST_F(ServerTest, OverloadAnswers503WithRetryAfterThenRecovers) {
   boost::asio::io_context ioc;
   tcp::socket slow(ioc);
   slow.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), service_->port()));
-  const std::string body = GoodV1Body(50);
-  const std::string padded_len = std::to_string(1 << 20);
-  std::string head = "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-                     "Content-Encoding: identity\r\nContent-Length: " + padded_len + "\r\n\r\n";
+  constexpr size_t kBody = 1 << 20;
+  const std::string head =
+      "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+      "Content-Encoding: identity\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n";
   boost::asio::write(slow, boost::asio::buffer(head));
-  // Give the server time to admit the header (poll its in-flight gauge).
+  // Wait until the server has admitted the header (its in-flight gauge shows the reservation).
   for (int i = 0; i < 200 && Metric("canaryd_remote_write_inflight_bytes") == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_EQ(Metric("canaryd_remote_write_inflight_bytes"), 1 << 20);
+  ASSERT_EQ(Metric("canaryd_remote_write_inflight_bytes"), kBody);
 
   auto client = Client();
-  auto res = client.Post("/api/v1/write", std::string(1 << 20, 'x'), V1Headers());
+  auto res = client.Post("/api/v1/write", std::string(kBody, 'x'), V1Headers());
   EXPECT_EQ(res.status, 503);
   EXPECT_EQ(res.Header("retry-after"), "5");
 
-  // Finish the slow request with a valid identity body (protobuf padded with an unknown field).
+  // Finish the slow request: a valid protobuf padded to exactly 1 MiB with an unknown field
+  // (number 999, bytes), which the decoder must skip.
   const std::string raw = testutil::Encode(testutil::RealisticV1(50, 1'700'000'000'000));
-  std::string pad_field = "\xfa\x3e";  // field 999, wire type 2
-  size_t pad = (1 << 20) - raw.size() - pad_field.size() - 3;
-  std::string varint;
-  for (size_t v = pad; ; v >>= 7) {
-    if (v < 0x80) { varint.push_back(static_cast<char>(v)); break; }
-    varint.push_back(static_cast<char>((v & 0x7f) | 0x80));
-  }
-  pad -= varint.size() - 3;
-  varint.clear();
-  for (size_t v = pad; ; v >>= 7) {
-    if (v < 0x80) { varint.push_back(static_cast<char>(v)); break; }
-    varint.push_back(static_cast<char>((v & 0x7f) | 0x80));
-  }
-  std::string full = raw + pad_field + varint + std::string(pad, 'p');
-  ASSERT_EQ(full.size(), static_cast<size_t>(1 << 20));
+  auto varint = [](size_t v) {
+    std::string out;
+    for (; v >= 0x80; v >>= 7) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    }
+    out.push_back(static_cast<char>(v));
+    return out;
+  };
+  const std::string tag = "\xba\x3e";  // (999 << 3) | 2
+  size_t pad = kBody - raw.size() - tag.size() - 3;  // a 3-byte length covers up to 2 MiB
+  ASSERT_EQ(varint(pad).size(), 3u);
+  const std::string full = raw + tag + varint(pad) + std::string(pad, 'p');
+  ASSERT_EQ(full.size(), kBody);
   boost::asio::write(slow, boost::asio::buffer(full));
   boost::beast::flat_buffer buf;
   boost::beast::http::response<boost::beast::http::string_body> slow_res;
@@ -176,7 +175,6 @@ TEST_F(ServerTest, OverloadAnswers503WithRetryAfterThenRecovers) {
 
   EXPECT_EQ(client.Post("/api/v1/write", GoodV1Body(3), V1Headers()).status, 204);
   EXPECT_EQ(Metric("canaryd_remote_write_requests_total{code=\"503\"}"), 1);
-  (void)body;
 }
 
 TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequest) {
