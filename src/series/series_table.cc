@@ -1,7 +1,7 @@
 #include "canaryd/series/series_table.h"
 
+#include <algorithm>
 #include <array>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -11,13 +11,56 @@ namespace canaryd::series {
 namespace {
 
 constexpr size_t kInitialSlots = 64;
+// Key arena chunks start small (most shards of a small table hold few keys) and double up to
+// kMaxChunk.
+constexpr size_t kMinChunk = 4 << 10;
+constexpr size_t kMaxChunk = 16 << 10;
+constexpr uint64_t kAddressMask = (uint64_t{1} << 48) - 1;
 
 // Slot index from the hash bits below the shard bits, so that shard and slot are independent.
 inline size_t SlotOf(uint64_t hash, size_t mask) { return static_cast<size_t>(hash) & mask; }
 
-inline uint32_t CheckBits(uint64_t hash_hi) { return static_cast<uint32_t>(hash_hi); }
+// The 16 check bits kept in a slot's tagged key pointer, from the high half of the hash.
+inline uint64_t CheckTag(uint64_t hash_hi) { return hash_hi & 0xffff000000000000ULL; }
+
+inline const char* EntryOf(uint64_t tagged) {
+  return reinterpret_cast<const char*>(static_cast<uintptr_t>(tagged & kAddressMask));
+}
+
+inline std::string_view KeyOf(uint64_t tagged) {
+  const char* entry = EntryOf(tagged);
+  uint32_t len;
+  std::memcpy(&len, entry, sizeof len);
+  return {entry + sizeof len, len};
+}
+
+inline size_t EntrySize(size_t key_len) { return sizeof(uint32_t) + key_len; }
 
 }  // namespace
+
+const char* SeriesTable::KeyArena::Store(std::string_view key) {
+  const size_t need = EntrySize(key.size());
+  if (chunks.empty() || chunk_size - chunk_used < need) {
+    const size_t size = std::max(need, std::min(kMaxChunk, std::max(kMinChunk, capacity_bytes)));
+    chunks.push_back(std::make_unique<char[]>(size));
+    chunk_size = size;
+    chunk_used = 0;
+    capacity_bytes += size;
+  }
+  char* entry = chunks.back().get() + chunk_used;
+  // The tagged pointer needs the address to fit 48 bits, as user-space addresses do on x86-64
+  // and arm64.
+  if ((reinterpret_cast<uintptr_t>(entry) & ~kAddressMask) != 0) {
+    throw std::bad_alloc();
+  }
+  const auto len = static_cast<uint32_t>(key.size());
+  std::memcpy(entry, &len, sizeof len);
+  std::memcpy(entry + sizeof len, key.data(), key.size());
+  chunk_used += need;
+  total_bytes += need;
+  live_bytes += need;
+  return entry;
+}
 
 SeriesTable::SeriesTable() {
   for (auto& s : shards_) {
@@ -25,41 +68,48 @@ SeriesTable::SeriesTable() {
   }
 }
 
-SeriesTable::~SeriesTable() {
-  for (auto& s : shards_) {
-    for (auto& slot : s.slots) {
-      std::free(slot.key);
-    }
-  }
-}
+SeriesTable::~SeriesTable() = default;
 
 void SeriesTable::Grow(Shard& shard) {
   std::vector<Slot> old(shard.slots.size() * 2);
   old.swap(shard.slots);
   const size_t mask = shard.slots.size() - 1;
   for (const auto& s : old) {
-    if (s.key == nullptr) {
+    if (s.key == 0) {
       continue;
     }
     size_t i = SlotOf(s.hash, mask);
-    while (shard.slots[i].key != nullptr) {
+    while (shard.slots[i].key != 0) {
       i = (i + 1) & mask;
     }
     shard.slots[i] = s;
   }
 }
 
+void SeriesTable::CompactKeys(Shard& shard) {
+  // Copy the live keys into a fresh arena and repoint their slots; the old chunks, with the keys
+  // of expired series, are freed.
+  KeyArena fresh;
+  for (auto& slot : shard.slots) {
+    if (slot.key != 0) {
+      const char* entry = fresh.Store(KeyOf(slot.key));
+      slot.key = (slot.key & ~kAddressMask) | reinterpret_cast<uintptr_t>(entry);
+    }
+  }
+  shard.keys = std::move(fresh);
+}
+
 SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::string_view key,
-                                    uint64_t hash, uint32_t hash_check, uint32_t now_s,
+                                    uint64_t hash, uint64_t check_tag, uint32_t now_s,
                                     bool& inserted) {
   size_t mask = shard.slots.size() - 1;
   size_t i = SlotOf(hash, mask);
   for (;;) {
     Slot& slot = shard.slots[i];
-    if (slot.key == nullptr) {
+    if (slot.key == 0) {
       break;
     }
-    if (slot.hash == hash && slot.hash_check == hash_check) {
+    if (slot.hash == hash && (slot.key & ~kAddressMask) == check_tag) {
       slot.last_seen_s = now_s;
       inserted = false;
       return slot.id;
@@ -71,17 +121,11 @@ SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::strin
     Grow(shard);
     mask = shard.slots.size() - 1;
     i = SlotOf(hash, mask);
-    while (shard.slots[i].key != nullptr) {
+    while (shard.slots[i].key != 0) {
       i = (i + 1) & mask;
     }
   }
-  // Keys are never empty (a series has at least __name__); allocate at least one byte anyway so
-  // that a non-null pointer always marks a used slot.
-  auto* copy = static_cast<char*>(std::malloc(key.empty() ? 1 : key.size()));
-  if (copy == nullptr) {
-    throw std::bad_alloc();
-  }
-  std::memcpy(copy, key.data(), key.size());
+  const char* entry = shard.keys.Store(key);
   uint32_t local;
   if (!shard.free_ids.empty()) {
     local = shard.free_ids.back();
@@ -91,13 +135,10 @@ SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::strin
   }
   Slot& slot = shard.slots[i];
   slot.hash = hash;
-  slot.hash_check = hash_check;
   slot.id = (local << kShardBits) | static_cast<uint32_t>(shard_index);
   slot.last_seen_s = now_s;
-  slot.key_len = static_cast<uint32_t>(key.size());
-  slot.key = copy;
+  slot.key = check_tag | reinterpret_cast<uintptr_t>(entry);
   ++shard.used;
-  shard.key_bytes += key.size();
   size_.fetch_add(1, std::memory_order_relaxed);
   inserted = true;
   return slot.id;
@@ -105,12 +146,12 @@ SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::strin
 
 SeriesId SeriesTable::Resolve(std::string_view label_key, uint64_t hash, uint32_t now_s,
                               bool* inserted) {
-  const uint32_t check = CheckBits(model::HashLabelKey128(label_key).hi);
+  const uint64_t tag = CheckTag(model::HashLabelKey128(label_key).hi);
   const size_t si = ShardOf(hash);
   Shard& shard = shards_[si];
   bool ins = false;
   std::lock_guard lock(shard.mu);
-  const SeriesId id = ResolveLocked(shard, si, label_key, hash, check, now_s, ins);
+  const SeriesId id = ResolveLocked(shard, si, label_key, hash, tag, now_s, ins);
   if (inserted != nullptr) {
     *inserted = ins;
   }
@@ -156,7 +197,7 @@ size_t SeriesTable::ResolveBatch(const model::SeriesBatch& batch, uint32_t now_s
       const auto& s = batch.series[order[k]];
       bool inserted = false;
       ids[order[k]] =
-          ResolveLocked(shard, si, s.labels, s.hash, CheckBits(s.hash_hi), now_s, inserted);
+          ResolveLocked(shard, si, s.labels, s.hash, CheckTag(s.hash_hi), now_s, inserted);
       inserted_count += inserted ? 1 : 0;
     }
   }
@@ -169,10 +210,10 @@ bool SeriesTable::Find(std::string_view label_key, uint64_t hash, SeriesId& id) 
   const size_t mask = shard.slots.size() - 1;
   for (size_t i = SlotOf(hash, mask);; i = (i + 1) & mask) {
     const Slot& slot = shard.slots[i];
-    if (slot.key == nullptr) {
+    if (slot.key == 0) {
       return false;
     }
-    if (slot.hash == hash && std::string_view(slot.key, slot.key_len) == label_key) {
+    if (slot.hash == hash && KeyOf(slot.key) == label_key) {
       id = slot.id;
       return true;
     }
@@ -186,25 +227,24 @@ size_t SeriesTable::ExpireBefore(uint32_t cutoff_s) {
     const size_t mask = shard.slots.size() - 1;
     // Start right after an empty slot so that no cluster wraps around the start of the scan.
     size_t begin = 0;
-    while (shard.slots[begin].key != nullptr) {
+    while (shard.slots[begin].key != 0) {
       begin = (begin + 1) & mask;
     }
     for (size_t step = 0, i = (begin + 1) & mask; step < shard.slots.size();) {
       Slot& slot = shard.slots[i];
-      if (slot.key == nullptr || slot.last_seen_s >= cutoff_s) {
+      if (slot.key == 0 || slot.last_seen_s >= cutoff_s) {
         i = (i + 1) & mask;
         ++step;
         continue;
       }
       shard.free_ids.push_back(slot.id >> kShardBits);
-      shard.key_bytes -= slot.key_len;
-      std::free(slot.key);
+      shard.keys.live_bytes -= EntrySize(KeyOf(slot.key).size());
       --shard.used;
       ++removed;
       // Backward-shift deletion: pull later members of the cluster into the hole when their
       // home slot allows it. Then re-examine slot i, which may now hold a moved entry.
       size_t hole = i;
-      for (size_t j = (i + 1) & mask; shard.slots[j].key != nullptr; j = (j + 1) & mask) {
+      for (size_t j = (i + 1) & mask; shard.slots[j].key != 0; j = (j + 1) & mask) {
         const size_t home = SlotOf(shard.slots[j].hash, mask);
         // Movable unless `home` lies cyclically within (hole, j].
         const bool home_in_range =
@@ -216,6 +256,11 @@ size_t SeriesTable::ExpireBefore(uint32_t cutoff_s) {
       }
       shard.slots[hole] = Slot{};
     }
+    // Reclaim key memory once expired keys hold half of it.
+    const size_t dead = shard.keys.total_bytes - shard.keys.live_bytes;
+    if (dead >= kMinChunk && dead * 2 > shard.keys.total_bytes) {
+      CompactKeys(shard);
+    }
   }
   size_.fetch_sub(removed, std::memory_order_relaxed);
   return removed;
@@ -225,8 +270,8 @@ void SeriesTable::ForEach(const std::function<void(SeriesId, std::string_view)>&
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard.mu);
     for (const auto& slot : shard.slots) {
-      if (slot.key != nullptr) {
-        fn(slot.id, std::string_view(slot.key, slot.key_len));
+      if (slot.key != 0) {
+        fn(slot.id, KeyOf(slot.key));
       }
     }
   }
@@ -237,8 +282,7 @@ size_t SeriesTable::MemoryBytes() const {
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard.mu);
     bytes += shard.slots.capacity() * sizeof(Slot);
-    // glibc malloc: 8 bytes of header per chunk, chunks rounded up to 16 bytes (min 32).
-    bytes += shard.used * 8 + shard.key_bytes + shard.used * 8;
+    bytes += shard.keys.capacity_bytes;
     bytes += shard.free_ids.capacity() * sizeof(uint32_t);
   }
   return bytes;

@@ -3,12 +3,13 @@
 // canonical label key (model/labels.h), mapped to a compact, stable SeriesId.
 //
 // Layout (measured bytes per series in docs/benchmarks.md): 64 shards, each an open-addressing
-// table with linear probing of 32-byte slots holding everything a hit needs: the hash (64 bits
-// plus 32 more for verification), the id, the last-seen time and a pointer to the label key.
-// A hit therefore touches one slot and no key bytes: two label sets are the same series when
-// their 96 hash bits match (a false match among a million series has a probability near 1e-17).
-// Keys are kept (one allocation each) so later stages can match selectors against existing
-// series. Deletion uses backward shifting, so there are no tombstones.
+// table with linear probing of 24-byte slots holding everything a hit needs: 64 hash bits, the
+// id, the last-seen time, and a tagged pointer whose top 16 bits are 16 more hash bits. A hit
+// touches one slot and no key bytes: two label sets are the same series when their 80 hash bits
+// match (with a per-process random seed; a false match among a million series has a probability
+// near 4e-13). Keys are kept, length-prefixed, in per-shard arenas of 4-16 KiB chunks (no per-key
+// allocation), compacted when half of an arena's bytes belong to expired series; later stages
+// match selectors against them. Deletion uses backward shifting, so there are no tombstones.
 //
 // Thread safety: all methods are thread-safe. Each shard has its own mutex; ResolveBatch takes
 // each shard's lock once per batch, not once per series, and prefetches slots ahead.
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string_view>
@@ -61,32 +63,42 @@ class SeriesTable {
   /// Calls fn(id, label_key) for every series; holds one shard lock at a time.
   void ForEach(const std::function<void(SeriesId, std::string_view)>& fn) const;
 
-  /// Bytes used by the table: slots, series blocks and id free lists (not the mutexes).
+  /// Bytes used by the table: slots, key arenas (including not yet reclaimed keys of expired
+  /// series) and id free lists (not the mutexes).
   size_t MemoryBytes() const;
 
  private:
   struct Slot {
     uint64_t hash = 0;
-    uint32_t hash_check = 0;  // bits 64..95 of the 128-bit hash
     SeriesId id = 0;
     uint32_t last_seen_s = 0;
-    uint32_t key_len = 0;
-    char* key = nullptr;  // nullptr = empty slot; malloc'd, owned by the table
+    uint64_t key = 0;  // 0 = empty slot; else (16 check bits << 48) | address of the arena entry
   };
-  static_assert(sizeof(Slot) == 32);
+  static_assert(sizeof(Slot) == 24);
+  // Keys live in chunks; an entry is a 4-byte length followed by the key bytes.
+  struct KeyArena {
+    std::vector<std::unique_ptr<char[]>> chunks;
+    size_t chunk_used = 0;  // bytes used in chunks.back()
+    size_t chunk_size = 0;  // size of chunks.back()
+    size_t total_bytes = 0;  // bytes handed out, live or dead
+    size_t live_bytes = 0;
+    size_t capacity_bytes = 0;
+    const char* Store(std::string_view key);
+  };
   struct alignas(64) Shard {
     mutable std::mutex mu;
     std::vector<Slot> slots;  // size is a power of two
     size_t used = 0;
-    size_t key_bytes = 0;
+    KeyArena keys;
     uint32_t next_local_id = 0;
     std::vector<uint32_t> free_ids;
   };
 
   static size_t ShardOf(uint64_t hash) { return hash >> (64 - kShardBits); }
   SeriesId ResolveLocked(Shard& shard, size_t shard_index, std::string_view key, uint64_t hash,
-                         uint32_t hash_check, uint32_t now_s, bool& inserted);
+                         uint64_t check_tag, uint32_t now_s, bool& inserted);
   static void Grow(Shard& shard);
+  static void CompactKeys(Shard& shard);
 
   std::array<Shard, kShards> shards_;
   std::atomic<size_t> size_{0};
