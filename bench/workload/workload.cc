@@ -50,10 +50,9 @@ std::string Hex(uint64_t v, int digits) {
   return s;
 }
 
-using Labels = std::vector<std::pair<std::string, std::string>>;
 
 // Series i: metric i%20 of container (i/20)%3 of pod i/60, pods spread over 200 nodes.
-Labels SeriesLabels(int64_t i, uint32_t seed) {
+std::vector<std::pair<std::string, std::string>> SeriesLabels(int64_t i, uint32_t seed) {
   const int64_t metric = i % static_cast<int64_t>(kMetrics.size());
   const int64_t container = (i / 20) % 3;
   const int64_t pod = i / 60;
@@ -89,26 +88,37 @@ double Value(int64_t series, int64_t t) {
 
 }  // namespace
 
-std::string Workload::EncodeV1(int64_t k) const {
-  prometheus::WriteRequest req;
+void Workload::ForEachSeries(int64_t k, const SeriesFn& fn) const {
   const auto& o = options_;
+  std::vector<std::pair<int64_t, double>> samples;
   for (int s = 0; s < o.series_per_request; ++s) {
     const int64_t global = k * o.series_per_request + s;
     const int64_t series = global % o.total_series;
     const int64_t round = global / o.total_series;
+    samples.clear();
+    for (int j = 0; j < o.samples_per_series; ++j) {
+      const int64_t t = o.start_ms + (round * o.samples_per_series + j) * o.interval_ms;
+      samples.emplace_back(t, Value(series, t));
+    }
+    fn(SeriesLabels(series, o.seed), samples);
+  }
+}
+
+std::string Workload::EncodeV1(int64_t k) const {
+  prometheus::WriteRequest req;
+  ForEachSeries(k, [&](const Labels& labels, const Samples& samples) {
     auto* ts = req.add_timeseries();
-    for (auto& [n, v] : SeriesLabels(series, o.seed)) {
+    for (const auto& [n, v] : labels) {
       auto* l = ts->add_labels();
       l->set_name(n);
       l->set_value(v);
     }
-    for (int j = 0; j < o.samples_per_series; ++j) {
-      const int64_t t = o.start_ms + (round * o.samples_per_series + j) * o.interval_ms;
+    for (const auto& [t, v] : samples) {
       auto* sample = ts->add_samples();
       sample->set_timestamp(t);
-      sample->set_value(Value(series, t));
+      sample->set_value(v);
     }
-  }
+  });
   return req.SerializeAsString();
 }
 
@@ -123,24 +133,19 @@ std::string Workload::EncodeV2(int64_t k) const {
     return it->second;
   };
   sym("");
-  const auto& o = options_;
-  for (int s = 0; s < o.series_per_request; ++s) {
-    const int64_t global = k * o.series_per_request + s;
-    const int64_t series = global % o.total_series;
-    const int64_t round = global / o.total_series;
+  ForEachSeries(k, [&](const Labels& labels, const Samples& samples) {
     auto* ts = req.add_timeseries();
-    for (auto& [n, v] : SeriesLabels(series, o.seed)) {
+    for (const auto& [n, v] : labels) {
       ts->add_labels_refs(sym(n));
       ts->add_labels_refs(sym(v));
     }
-    for (int j = 0; j < o.samples_per_series; ++j) {
-      const int64_t t = o.start_ms + (round * o.samples_per_series + j) * o.interval_ms;
+    for (const auto& [t, v] : samples) {
       auto* sample = ts->add_samples();
       sample->set_timestamp(t);
-      sample->set_value(Value(series, t));
+      sample->set_value(v);
     }
     ts->mutable_metadata()->set_type(io::prometheus::write::v2::Metadata::METRIC_TYPE_COUNTER);
-  }
+  });
   return req.SerializeAsString();
 }
 

@@ -9,7 +9,10 @@
 // sequence of requests looks like successive scrapes of the same targets.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace canaryd::bench {
 
@@ -35,6 +38,12 @@ class Workload {
   }
 
  private:
+  using Labels = std::vector<std::pair<std::string, std::string>>;
+  using Samples = std::vector<std::pair<int64_t, double>>;  // (timestamp ms, value)
+  using SeriesFn = std::function<void(const Labels&, const Samples&)>;
+  /// Calls fn for each series of request k, with its labels (sorted) and samples.
+  void ForEachSeries(int64_t k, const SeriesFn& fn) const;
+
   WorkloadOptions options_;
 };
 

@@ -23,15 +23,7 @@ using testutil::LabelPairs;
 /// Raw protobuf writer.
 class Pb {
  public:
-  static std::string Varint(uint64_t v) {
-    std::string out;
-    while (v >= 0x80) {
-      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
-    }
-    out.push_back(static_cast<char>(v));
-    return out;
-  }
+  static std::string Varint(uint64_t v) { return testutil::Varint(v); }
   static uint64_t ZigZag(int64_t v) {
     return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
   }

@@ -14,15 +14,7 @@ namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-std::string Varint(uint64_t v) {
-  std::string out;
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-  return out;
-}
+using testutil::Varint;
 
 std::string Field(uint32_t field, uint32_t wire_type) { return Varint((field << 3) | wire_type); }
 std::string Len(uint32_t field, const std::string& payload) {

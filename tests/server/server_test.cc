@@ -153,14 +153,7 @@ TEST_F(ServerTest, OverloadAnswers503WithRetryAfterThenRecovers) {
   // Finish the slow request: a valid protobuf padded to exactly 1 MiB with an unknown field
   // (number 999, bytes), which the decoder must skip.
   const std::string raw = testutil::Encode(testutil::RealisticV1(50, 1'700'000'000'000));
-  auto varint = [](size_t v) {
-    std::string out;
-    for (; v >= 0x80; v >>= 7) {
-      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    }
-    out.push_back(static_cast<char>(v));
-    return out;
-  };
+  const auto varint = testutil::Varint;
   const std::string tag = "\xba\x3e";  // (999 << 3) | 2
   size_t pad = kBody - raw.size() - tag.size() - 3;  // a 3-byte length covers up to 2 MiB
   ASSERT_EQ(varint(pad).size(), 3u);

@@ -18,6 +18,9 @@ using LabelPairs = std::vector<std::pair<std::string, std::string>>;
 using SamplePairs = std::vector<std::pair<int64_t, double>>;  // (timestamp ms, value)
 
 std::string Snappy(std::string_view raw);
+
+/// A protobuf base-128 varint, for hand-built (and deliberately malformed) wire bytes.
+std::string Varint(uint64_t v);
 std::string Zstd(std::string_view raw);
 
 /// Adds a 1.0 series with the labels in the given order (not sorted: tests control order).
