@@ -801,7 +801,6 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
     SeriesTally tally;
     tally.first_sample = static_cast<uint32_t>(batch.samples.size());
     bool bad_metadata_ref = false;
-    int64_t created_ts = 0;
 
     wire::Reader r(ts);
     while (!r.AtEnd()) {
@@ -817,14 +816,8 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
         }
         continue;
       }
-      if (f == 6 && fwt == wire::kVarint) {
-        uint64_t v;
-        if (!r.ReadVarint(v)) {
-          return make_error_code(ErrorOf(r));
-        }
-        created_ts = static_cast<int64_t>(v);
-        continue;
-      }
+      // Field 6 (legacy created_timestamp) and the samples' start timestamps are valid input
+      // but not used by canaryd yet: the generic skip below accepts them.
       if (fwt != wire::kLen || f < 2 || f > 5) {
         if (!r.Skip(f, fwt)) {
           return make_error_code(ErrorOf(r));
@@ -900,7 +893,6 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
           break;
       }
     }
-    (void)created_ts;  // accepted (legacy field 6); start timestamps are not used yet
 
     // Labels from symbol references.
     tally.num_samples = static_cast<uint32_t>(batch.samples.size() - tally.first_sample);
