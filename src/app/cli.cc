@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "canaryd/common/logging.h"
 #include "canaryd/app/service.h"
 #include "canaryd/common/clock.h"
+#include "canaryd/common/logging.h"
 #include "canaryd/config/config.h"
 
 namespace canaryd::app {
@@ -135,8 +135,10 @@ std::string Describe(const config::Config& c) {
   out += "server.write_timeout: " + ms(c.server.write_timeout) + "\n";
   out += "server.shutdown_grace_period: " + ms(c.server.shutdown_grace) + "\n";
   out += "remote_write.max_body_bytes: " + std::to_string(c.remote_write.max_body_bytes) + "\n";
-  out += "remote_write.max_decoded_bytes: " + std::to_string(c.remote_write.max_decoded_bytes) + "\n";
-  out += "remote_write.max_inflight_bytes: " + std::to_string(c.remote_write.max_inflight_bytes) + "\n";
+  out +=
+      "remote_write.max_decoded_bytes: " + std::to_string(c.remote_write.max_decoded_bytes) + "\n";
+  out += "remote_write.max_inflight_bytes: " + std::to_string(c.remote_write.max_inflight_bytes) +
+         "\n";
   out += "remote_write.max_future: " + ms(c.remote_write.max_future) + "\n";
   out += "remote_write.retry_after: " + std::to_string(c.remote_write.retry_after.count()) + "s\n";
   out += "series.retention: " + std::to_string(c.series_retention.count()) + "s\n";
@@ -150,8 +152,7 @@ int Serve(int argc, char** argv) {
     return 0;
   }
   std::vector<std::string> positional;
-  const auto parsed =
-      flags.Parse({"config", "listen-address", "threads", "log.level"}, positional);
+  const auto parsed = flags.Parse({"config", "listen-address", "threads", "log.level"}, positional);
   if (!positional.empty()) {
     throw UsageError("unexpected argument \"" + positional[0] + "\"");
   }
@@ -193,10 +194,9 @@ int Serve(int argc, char** argv) {
                kVersion, cfg.server.address, service.port(), service.http_server().thread_count());
 
   // Main thread: wait for a signal, expiring idle series meanwhile.
-  const auto sweep = std::min<std::chrono::seconds>(std::chrono::seconds(60),
-                                                     std::max<std::chrono::seconds>(
-                                                         std::chrono::seconds(1),
-                                                         cfg.series_retention / 4));
+  const auto sweep = std::min<std::chrono::seconds>(
+      std::chrono::seconds(60),
+      std::max<std::chrono::seconds>(std::chrono::seconds(1), cfg.series_retention / 4));
   for (;;) {
     timespec timeout{static_cast<time_t>(sweep.count()), 0};
     const int sig = sigtimedwait(&signals, nullptr, &timeout);

@@ -11,8 +11,8 @@ namespace canaryd::app {
 
 Service::Service(config::Config config, const Clock& clock)
     : config_(std::move(config)), clock_(clock), sink_(table_, clock_, metrics_) {
-  metrics_.AddGaugeFamily("canaryd_build_info", "canaryd build information; value is 1.",
-                          {"version"})
+  metrics_
+      .AddGaugeFamily("canaryd_build_info", "canaryd build information; value is 1.", {"version"})
       .WithLabels({CANARYD_VERSION})
       .Set(1);
   metrics_.AddProcessMetrics();

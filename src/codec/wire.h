@@ -13,7 +13,14 @@
 
 namespace canaryd::codec::wire {
 
-enum WireType : uint32_t { kVarint = 0, kI64 = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4, kI32 = 5 };
+enum WireType : uint32_t {
+  kVarint = 0,
+  kI64 = 1,
+  kLen = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kI32 = 5
+};
 
 inline constexpr int kMaxGroupDepth = 100;
 

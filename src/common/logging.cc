@@ -29,9 +29,8 @@ bool RateLimitedLog::Allow(std::chrono::steady_clock::time_point now, uint64_t& 
   int64_t next = next_allowed_ns_.load(std::memory_order_relaxed);
   const int64_t interval_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(interval_).count();
-  if (now_ns >= next &&
-      next_allowed_ns_.compare_exchange_strong(next, now_ns + interval_ns,
-                                               std::memory_order_relaxed)) {
+  if (now_ns >= next && next_allowed_ns_.compare_exchange_strong(next, now_ns + interval_ns,
+                                                                 std::memory_order_relaxed)) {
     suppressed = suppressed_.exchange(0, std::memory_order_relaxed);
     return true;
   }

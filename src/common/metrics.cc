@@ -1,11 +1,11 @@
 #include "canaryd/common/metrics.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <dirent.h>
 #include <fstream>
 #include <sstream>
 
@@ -172,10 +172,17 @@ double CountOpenFds() {
 void AppendEscapedLabelValue(std::string& out, std::string_view value) {
   for (char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -259,8 +266,9 @@ void MetricsRegistry::AddCallback(std::string name, std::string help, std::funct
 }
 
 void MetricsRegistry::AddProcessMetrics() {
-  AddCallback("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-              [] { return ReadProcStat().cpu_seconds; }, /*is_counter=*/true);
+  AddCallback(
+      "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+      [] { return ReadProcStat().cpu_seconds; }, /*is_counter=*/true);
   AddCallback("process_resident_memory_bytes", "Resident memory size in bytes.",
               [] { return ReadProcStat().resident_bytes; });
   AddCallback("process_virtual_memory_bytes", "Virtual memory size in bytes.",
@@ -268,7 +276,8 @@ void MetricsRegistry::AddProcessMetrics() {
   AddCallback("process_start_time_seconds",
               "Start time of the process since unix epoch in seconds.",
               [] { return ReadProcStat().start_time_seconds; });
-  AddCallback("process_open_fds", "Number of open file descriptors.", [] { return CountOpenFds(); });
+  AddCallback("process_open_fds", "Number of open file descriptors.",
+              [] { return CountOpenFds(); });
   AddCallback("process_max_fds", "Maximum number of open file descriptors.",
               [] { return static_cast<double>(sysconf(_SC_OPEN_MAX)); });
 }

@@ -2,14 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
 
 namespace canaryd::config {
 namespace {
@@ -29,9 +29,10 @@ std::string Where(std::string_view source, const YAML::Node& node) {
 }
 
 // Walks one mapping, calling the handler registered for each key; unknown keys are errors.
-void ForEachKey(std::string_view source, const YAML::Node& node, std::string_view section,
-                const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>&
-                    handlers) {
+void ForEachKey(
+    std::string_view source, const YAML::Node& node, std::string_view section,
+    const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>&
+        handlers) {
   if (node.IsNull()) {
     return;
   }
@@ -78,7 +79,8 @@ uint64_t Size(std::string_view source, const YAML::Node& n, const std::string& f
   uint64_t v;
   const std::string s = Scalar(source, n, field);
   if (!ParseByteSize(s, v) || v == 0) {
-    Fail(source, n, field, "\"" + s + "\" is not a positive byte size (examples: 32MiB, 1GiB, 65536)");
+    Fail(source, n, field,
+         "\"" + s + "\" is not a positive byte size (examples: 32MiB, 1GiB, 65536)");
   }
   return v;
 }
@@ -118,8 +120,8 @@ std::chrono::seconds PositiveSeconds(std::string_view source, const YAML::Node& 
 bool ParseDuration(std::string_view text, std::chrono::milliseconds& out) {
   // Prometheus's syntax: one or more <number><unit>, units y w d h m s ms, largest first.
   static const std::pair<std::string_view, int64_t> kUnits[] = {
-      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000},
-      {"w", 604'800'000}, {"y", 31'536'000'000}};
+      {"ms", 1},         {"s", 1000},        {"m", 60'000},        {"h", 3'600'000},
+      {"d", 86'400'000}, {"w", 604'800'000}, {"y", 31'536'000'000}};
   if (text.empty()) {
     return false;
   }
@@ -165,9 +167,14 @@ bool ParseByteSize(std::string_view text, uint64_t& out) {
     return false;
   }
   std::string_view unit = text.substr(static_cast<size_t>(p - text.data()));
-  static const std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1},          {"B", 1},           {"KB", 1000},     {"MB", 1000'000},
-      {"GB", 1000'000'000}, {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}};
+  static const std::pair<std::string_view, uint64_t> kUnits[] = {{"", 1},
+                                                                 {"B", 1},
+                                                                 {"KB", 1000},
+                                                                 {"MB", 1000'000},
+                                                                 {"GB", 1000'000'000},
+                                                                 {"KiB", 1ULL << 10},
+                                                                 {"MiB", 1ULL << 20},
+                                                                 {"GiB", 1ULL << 30}};
   for (const auto& [name, mult] : kUnits) {
     if (unit == name) {
       if (n > UINT64_MAX / mult) {
@@ -180,7 +187,8 @@ bool ParseByteSize(std::string_view text, uint64_t& out) {
   return false;
 }
 
-void ParseListenAddress(std::string_view value, std::string_view field, server::ServerOptions& out) {
+void ParseListenAddress(std::string_view value, std::string_view field,
+                        server::ServerOptions& out) {
   // host:port, with [v6]:port for IPv6.
   const auto colon = value.rfind(':');
   if (colon == std::string_view::npos || colon + 1 == value.size()) {
@@ -211,33 +219,34 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
     throw ConfigError(std::string(source) + ":" + std::to_string(e.mark.line + 1) + ":" +
                       std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
   }
-  using Handlers = std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>;
+  using Handlers =
+      std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>;
   auto& srv = cfg.server;
   auto& rw = cfg.remote_write;
-  ForEachKey(source, root, "",
-             Handlers{
-                 {"log",
-                  [&](const YAML::Node& n, const std::string& f) {
-                    ForEachKey(source, n, f,
-                               Handlers{{"level", [&](const YAML::Node& v, const std::string& ff) {
-                                           cfg.log_level = Scalar(source, v, ff);
-                                           static const char* kLevels[] = {
-                                               "trace", "debug", "info", "warn", "error", "off"};
-                                           for (const char* l : kLevels) {
-                                             if (cfg.log_level == l) {
-                                               return;
-                                             }
-                                           }
-                                           Fail(source, v, ff,
-                                                "\"" + cfg.log_level +
-                                                    "\" is not one of trace, debug, info, warn, "
-                                                    "error, off");
-                                         }}});
-                  }},
-                 {"server",
-                  [&](const YAML::Node& n, const std::string& f) {
-                    ForEachKey(
-                        source, n, f,
+  ForEachKey(
+      source, root, "",
+      Handlers{
+          {"log",
+           [&](const YAML::Node& n, const std::string& f) {
+             ForEachKey(source, n, f,
+                        Handlers{{"level", [&](const YAML::Node& v, const std::string& ff) {
+                                    cfg.log_level = Scalar(source, v, ff);
+                                    static const char* kLevels[] = {"trace", "debug", "info",
+                                                                    "warn",  "error", "off"};
+                                    for (const char* l : kLevels) {
+                                      if (cfg.log_level == l) {
+                                        return;
+                                      }
+                                    }
+                                    Fail(source, v, ff,
+                                         "\"" + cfg.log_level +
+                                             "\" is not one of trace, debug, info, warn, "
+                                             "error, off");
+                                  }}});
+           }},
+          {"server",
+           [&](const YAML::Node& n, const std::string& f) {
+             ForEachKey(source, n, f,
                         Handlers{
                             {"listen_address",
                              [&](const YAML::Node& v, const std::string& ff) {
@@ -272,11 +281,10 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
                                srv.shutdown_grace = Duration(source, v, ff);
                              }},
                         });
-                  }},
-                 {"remote_write",
-                  [&](const YAML::Node& n, const std::string& f) {
-                    ForEachKey(
-                        source, n, f,
+           }},
+          {"remote_write",
+           [&](const YAML::Node& n, const std::string& f) {
+             ForEachKey(source, n, f,
                         Handlers{
                             {"max_body_bytes",
                              [&](const YAML::Node& v, const std::string& ff) {
@@ -299,16 +307,15 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
                                rw.retry_after = PositiveSeconds(source, v, ff);
                              }},
                         });
-                  }},
-                 {"series",
-                  [&](const YAML::Node& n, const std::string& f) {
-                    ForEachKey(source, n, f,
-                               Handlers{{"retention", [&](const YAML::Node& v,
-                                                          const std::string& ff) {
-                                           cfg.series_retention = PositiveSeconds(source, v, ff);
-                                         }}});
-                  }},
-             });
+           }},
+          {"series",
+           [&](const YAML::Node& n, const std::string& f) {
+             ForEachKey(source, n, f,
+                        Handlers{{"retention", [&](const YAML::Node& v, const std::string& ff) {
+                                    cfg.series_retention = PositiveSeconds(source, v, ff);
+                                  }}});
+           }},
+      });
   // Written without the sum, which can overflow for huge sizes.
   if (rw.max_inflight_bytes < rw.max_body_bytes ||
       rw.max_inflight_bytes - rw.max_body_bytes < rw.max_decoded_bytes) {

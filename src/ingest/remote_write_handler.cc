@@ -41,9 +41,12 @@ Scratch& ThreadScratch() {
 constexpr size_t kCompressionCount = 3;
 std::string_view CompressionName(Compression c) {
   switch (c) {
-    case Compression::kSnappy: return "snappy";
-    case Compression::kZstd: return "zstd";
-    case Compression::kNone: return "identity";
+    case Compression::kSnappy:
+      return "snappy";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kNone:
+      return "identity";
   }
   return "unknown";
 }
@@ -108,8 +111,8 @@ RemoteWriteHandler::RemoteWriteHandler(RemoteWriteOptions options, SampleSink& s
   }
   histograms_rejected_ = &metrics.AddCounter("canaryd_remote_write_histograms_rejected_total",
                                              "Native histogram samples rejected.");
-  exemplars_rejected_ = &metrics.AddCounter("canaryd_remote_write_exemplars_rejected_total",
-                                            "Exemplars rejected.");
+  exemplars_rejected_ =
+      &metrics.AddCounter("canaryd_remote_write_exemplars_rejected_total", "Exemplars rejected.");
   for (size_t i = 0; i < kCompressionCount; ++i) {
     bytes_by_compression_[i] = &bytes_.WithLabels({CompressionName(static_cast<Compression>(i))});
   }
@@ -286,8 +289,8 @@ WriteResponse RemoteWriteHandler::Handle(const WriteRequestHeader& header, std::
 
   std::string_view decoded = body;
   if (format->compression != Compression::kNone) {
-    auto r = codec::Decompress(format->compression, body, options_.max_decoded_bytes,
-                               scratch.decoded);
+    auto r =
+        codec::Decompress(format->compression, body, options_.max_decoded_bytes, scratch.decoded);
     if (!r) {
       const bool too_large = r.error() == make_error_code(Errc::kTooLarge);
       auto resp = Respond(too_large ? 413 : 400,

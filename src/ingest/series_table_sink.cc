@@ -9,8 +9,8 @@ SeriesTableSink::SeriesTableSink(series::SeriesTable& table, const Clock& clock,
     : table_(table),
       clock_(clock),
       origin_(clock.Monotonic()),
-      created_(metrics.AddCounter("canaryd_series_created_total",
-                                  "Series added to the series table.")),
+      created_(
+          metrics.AddCounter("canaryd_series_created_total", "Series added to the series table.")),
       expired_(metrics.AddCounter("canaryd_series_expired_total",
                                   "Series removed from the series table after the retention "
                                   "period without samples.")) {

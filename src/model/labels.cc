@@ -8,7 +8,6 @@
 namespace canaryd::model {
 namespace {
 
-
 void AppendVarint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -45,7 +44,6 @@ bool ReadString(std::string_view& in, uint8_t tag, std::string_view& out) {
 }
 
 }  // namespace
-
 
 void AppendLabel(std::string& key, std::string_view name, std::string_view value) {
   const size_t inner =

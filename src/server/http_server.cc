@@ -1,5 +1,7 @@
 #include "canaryd/server/http_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,8 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
-#include <spdlog/spdlog.h>
-
 #include <limits>
 #include <list>
 #include <mutex>
@@ -113,8 +113,8 @@ struct HttpServer::Impl {
   Impl(ServerOptions o, Router r, MetricsRegistry& metrics)
       : options(std::move(o)),
         router(std::move(r)),
-        connections_total(metrics.AddCounter("canaryd_http_connections_total",
-                                             "HTTP connections accepted.")),
+        connections_total(
+            metrics.AddCounter("canaryd_http_connections_total", "HTTP connections accepted.")),
         connections_rejected(metrics.AddCounter(
             "canaryd_http_connections_rejected_total",
             "HTTP connections closed at once because max_connections was reached.")),
@@ -194,15 +194,16 @@ struct HttpServer::Impl {
 
       conn->busy = false;
       stream.expires_after(options.idle_timeout);
-      auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, *parser, kUseTuple);
+      auto [hec, header_bytes] =
+          co_await http::async_read_header(stream, buffer, *parser, kUseTuple);
       conn->busy = true;
       (void)header_bytes;
       if (hec) {
         if (hec == http::error::header_limit) {
           Response res{http::status::request_header_fields_too_large, 11};
           res.set(http::field::content_type, "text/plain; charset=utf-8");
-          res.body() = "request header over the limit of " +
-                       std::to_string(options.header_limit) + " bytes\n";
+          res.body() = "request header over the limit of " + std::to_string(options.header_limit) +
+                       " bytes\n";
           res.prepare_payload();
           keep_alive = false;
           co_await Write(stream, res, keep_alive);
@@ -221,12 +222,13 @@ struct HttpServer::Impl {
       keep_alive = WantsKeepAlive(header);
       const auto match = router.Find(header.method(), header.target());
       if (match.handler == nullptr) {
-        Response res = match.allow.empty()
-                           ? TextResponse(header, http::status::not_found,
-                                          "no such endpoint: " + std::string(header.target()) + "\n")
-                           : TextResponse(header, http::status::method_not_allowed,
-                                          "method " + std::string(header.method_string()) +
-                                              " not allowed; allowed: " + match.allow + "\n");
+        Response res =
+            match.allow.empty()
+                ? TextResponse(header, http::status::not_found,
+                               "no such endpoint: " + std::string(header.target()) + "\n")
+                : TextResponse(header, http::status::method_not_allowed,
+                               "method " + std::string(header.method_string()) +
+                                   " not allowed; allowed: " + match.allow + "\n");
         if (!match.allow.empty()) {
           res.set(http::field::allow, match.allow);
         }

@@ -89,7 +89,8 @@ struct DecodeReport {
     return series_rejected + samples_rejected + histograms_rejected + exemplars_rejected > 0;
   }
   /// A human-readable summary for a 400 body, e.g.
-  /// "rejected 2 of 500 series (missing_name: 2); first: {job=\"a\"}: series has no __name__ label".
+  /// "rejected 2 of 500 series (missing_name: 2); first: {job=\"a\"}: series has no __name__
+  /// label".
   std::string Summary() const;
   void Clear() { *this = DecodeReport{}; }
 };

@@ -38,7 +38,9 @@ class ManualClock final : public Clock {
     return std::chrono::steady_clock::time_point(
         std::chrono::milliseconds(millis_.load(std::memory_order_relaxed)));
   }
-  void Advance(std::chrono::milliseconds d) { millis_.fetch_add(d.count(), std::memory_order_relaxed); }
+  void Advance(std::chrono::milliseconds d) {
+    millis_.fetch_add(d.count(), std::memory_order_relaxed);
+  }
   void SetMillis(int64_t millis) { millis_.store(millis, std::memory_order_relaxed); }
 
  private:

@@ -13,16 +13,16 @@ namespace canaryd {
 enum class Errc {
   kOk = 0,
   // Wire format (protobuf) problems: the request can never succeed.
-  kTruncated,          // a field or varint runs past the end of its message
-  kBadVarint,          // a varint longer than 10 bytes
-  kBadWireType,        // wire type 6 or 7, or a mismatched end-group
-  kNestingTooDeep,     // unknown groups nested deeper than the protobuf recursion limit
-  kBadFieldNumber,     // field number 0
+  kTruncated,       // a field or varint runs past the end of its message
+  kBadVarint,       // a varint longer than 10 bytes
+  kBadWireType,     // wire type 6 or 7, or a mismatched end-group
+  kNestingTooDeep,  // unknown groups nested deeper than the protobuf recursion limit
+  kBadFieldNumber,  // field number 0
   // Compression problems.
   kCorruptCompressed,  // snappy/zstd data does not decode
   kTooLarge,           // declared or actual decoded size over the configured limit
   // Request-level content problems.
-  kBadSymbolTable,     // 2.0: symbols[0] is not the empty string
+  kBadSymbolTable,  // 2.0: symbols[0] is not the empty string
   kUnsupportedEncoding,
   kUnsupportedContentType,
   // Configuration.
@@ -31,7 +31,8 @@ enum class Errc {
 
 const boost::system::error_category& CanarydCategory() noexcept;
 
-inline boost::system::error_code make_error_code(Errc e) noexcept {  // NOLINT(readability-identifier-naming): ADL hook
+inline boost::system::error_code make_error_code(
+    Errc e) noexcept {  // NOLINT(readability-identifier-naming): ADL hook
   return {static_cast<int>(e), CanarydCategory()};
 }
 

@@ -78,8 +78,8 @@ class SeriesTable {
   // Keys live in chunks; an entry is a 4-byte length followed by the key bytes.
   struct KeyArena {
     std::vector<std::unique_ptr<char[]>> chunks;
-    size_t chunk_used = 0;  // bytes used in chunks.back()
-    size_t chunk_size = 0;  // size of chunks.back()
+    size_t chunk_used = 0;   // bytes used in chunks.back()
+    size_t chunk_size = 0;   // size of chunks.back()
     size_t total_bytes = 0;  // bytes handed out, live or dead
     size_t live_bytes = 0;
     size_t capacity_bytes = 0;

@@ -15,9 +15,8 @@
 // waiting for a request are closed, requests in progress finish and get their response (with
 // "Connection: close"), and after the grace period anything left is cut.
 
-#include <boost/beast/http.hpp>
-
 #include <atomic>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
