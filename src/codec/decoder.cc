@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "canaryd/codec/remote_write.h"
@@ -50,36 +51,30 @@ std::string FormatLabelViews(const std::vector<LabelView>& labels) {
   return out;
 }
 
+// Per reason: the metric label and the text for messages, indexed by RejectReason.
+struct ReasonInfo {
+  std::string_view name;
+  std::string_view text;
+};
+constexpr std::array<ReasonInfo, static_cast<size_t>(RejectReason::kCount)> kReasons = {{
+    {"missing_name", "series has no __name__ label"},
+    {"empty_label_name", "empty label name"},
+    {"duplicate_label", "duplicate label name"},
+    {"invalid_utf8", "label name or value is not valid UTF-8"},
+    {"bad_symbol_ref", "symbol reference out of range"},
+    {"odd_label_refs", "labels_refs has an odd length"},
+    {"samples_and_histograms", "series has both samples and histograms"},
+    {"invalid_histogram", "invalid native histogram"},
+    {"invalid_exemplar", "invalid exemplar"},
+    {"too_far_in_future", "timestamp too far in the future"},
+}};
+
 std::string_view ReasonText(RejectReason r) {
-  switch (r) {
-    case RejectReason::kMissingName:
-      return "series has no __name__ label";
-    case RejectReason::kEmptyLabelName:
-      return "empty label name";
-    case RejectReason::kDuplicateLabel:
-      return "duplicate label name";
-    case RejectReason::kInvalidUtf8:
-      return "label name or value is not valid UTF-8";
-    case RejectReason::kBadSymbolRef:
-      return "symbol reference out of range";
-    case RejectReason::kOddLabelRefs:
-      return "labels_refs has an odd length";
-    case RejectReason::kSamplesAndHistograms:
-      return "series has both samples and histograms";
-    case RejectReason::kInvalidHistogram:
-      return "invalid native histogram";
-    case RejectReason::kInvalidExemplar:
-      return "invalid exemplar";
-    case RejectReason::kTooFarInFuture:
-      return "timestamp too far in the future";
-    case RejectReason::kCount:
-      break;
-  }
-  return "unknown";
+  return r < RejectReason::kCount ? kReasons[static_cast<size_t>(r)].text : "unknown";
 }
 
 // Decodes a Sample message. Fast path for the encoding every sender uses: value then timestamp.
-inline bool DecodeSample(std::string_view msg, model::Sample& out, int64_t* start_ts) {
+inline bool DecodeSample(std::string_view msg, model::Sample& out) {
   out = {};
   if (msg.size() >= 10 && msg[0] == '\x09' && msg[9] == '\x10') {
     std::memcpy(&out.value, msg.data() + 1, 8);
@@ -103,9 +98,6 @@ inline bool DecodeSample(std::string_view msg, model::Sample& out, int64_t* star
     } else if (f == 2 && wt == wire::kVarint) {
       if (!r.ReadVarint(v)) return false;
       out.timestamp_ms = static_cast<int64_t>(v);
-    } else if (f == 3 && wt == wire::kVarint && start_ts != nullptr) {
-      if (!r.ReadVarint(v)) return false;
-      *start_ts = static_cast<int64_t>(v);
     } else if (!r.Skip(f, wt)) {
       return false;
     }
@@ -297,31 +289,7 @@ Result<void> TallyExemplar(
 }  // namespace
 
 std::string_view RejectReasonName(RejectReason r) noexcept {
-  switch (r) {
-    case RejectReason::kMissingName:
-      return "missing_name";
-    case RejectReason::kEmptyLabelName:
-      return "empty_label_name";
-    case RejectReason::kDuplicateLabel:
-      return "duplicate_label";
-    case RejectReason::kInvalidUtf8:
-      return "invalid_utf8";
-    case RejectReason::kBadSymbolRef:
-      return "bad_symbol_ref";
-    case RejectReason::kOddLabelRefs:
-      return "odd_label_refs";
-    case RejectReason::kSamplesAndHistograms:
-      return "samples_and_histograms";
-    case RejectReason::kInvalidHistogram:
-      return "invalid_histogram";
-    case RejectReason::kInvalidExemplar:
-      return "invalid_exemplar";
-    case RejectReason::kTooFarInFuture:
-      return "too_far_in_future";
-    case RejectReason::kCount:
-      break;
-  }
-  return "unknown";
+  return r < RejectReason::kCount ? kReasons[static_cast<size_t>(r)].name : "unknown";
 }
 
 std::string DecodeReport::Summary() const {
@@ -658,7 +626,7 @@ Result<void> RemoteWriteDecoder::DecodeV1(std::string_view body, const DecodeLim
         }
         case 2: {
           model::Sample s;
-          if (!DecodeSample(msg, s, nullptr)) {
+          if (!DecodeSample(msg, s)) {
             return make_error_code(Errc::kTruncated);
           }
           if (s.timestamp_ms > limits.max_timestamp_ms) {
@@ -831,8 +799,7 @@ Result<void> RemoteWriteDecoder::DecodeV2(std::string_view body, const DecodeLim
       switch (f) {
         case 2: {
           model::Sample s;
-          int64_t start_ts = 0;
-          if (!DecodeSample(msg, s, &start_ts)) {
+          if (!DecodeSample(msg, s)) {  // 2.0's start_timestamp (field 3) is skipped
             return make_error_code(Errc::kTruncated);
           }
           if (s.timestamp_ms > limits.max_timestamp_ms) {

@@ -30,8 +30,6 @@ class CanarydCategoryImpl final : public boost::system::error_category {
         return "symbols[0] must be the empty string";
       case Errc::kUnsupportedEncoding:
         return "unsupported Content-Encoding";
-      case Errc::kUnsupportedContentType:
-        return "unsupported Content-Type";
       case Errc::kConfigInvalid:
         return "invalid configuration";
     }
@@ -68,8 +66,6 @@ std::string_view ErrcName(Errc e) noexcept {
       return "bad_symbol_table";
     case Errc::kUnsupportedEncoding:
       return "unsupported_encoding";
-    case Errc::kUnsupportedContentType:
-      return "unsupported_content_type";
     case Errc::kConfigInvalid:
       return "config_invalid";
   }

@@ -24,7 +24,6 @@ enum class Errc {
   // Request-level content problems.
   kBadSymbolTable,  // 2.0: symbols[0] is not the empty string
   kUnsupportedEncoding,
-  kUnsupportedContentType,
   // Configuration.
   kConfigInvalid,
 };
