@@ -132,7 +132,11 @@ SeriesId SeriesTable::ResolveLocked(Shard& shard, size_t shard_index, std::strin
     shard.free_ids.pop_back();
   } else {
     local = shard.next_local_id++;
+    if (local >= shard.attachments.size()) {
+      shard.attachments.resize(std::max<size_t>(64, shard.attachments.size() * 2));
+    }
   }
+  shard.attachments[local] = 0;
   Slot& slot = shard.slots[i];
   slot.hash = hash;
   slot.id = (local << kShardBits) | static_cast<uint32_t>(shard_index);
@@ -159,9 +163,12 @@ SeriesId SeriesTable::Resolve(std::string_view label_key, uint64_t hash, uint32_
 }
 
 size_t SeriesTable::ResolveBatch(const model::SeriesBatch& batch, uint32_t now_s,
-                                 std::vector<SeriesId>& ids) {
+                                 std::vector<SeriesId>& ids, std::vector<uint64_t>* attachments) {
   const size_t n = batch.series.size();
   ids.resize(n);
+  if (attachments != nullptr) {
+    attachments->resize(n);
+  }
   // Counting sort of the batch by shard, so each shard's lock is taken once.
   thread_local std::vector<uint32_t> order;
   std::array<uint32_t, kShards + 1> start{};
@@ -196,8 +203,12 @@ size_t SeriesTable::ResolveBatch(const model::SeriesBatch& batch, uint32_t now_s
       }
       const auto& s = batch.series[order[k]];
       bool inserted = false;
-      ids[order[k]] =
+      const SeriesId id =
           ResolveLocked(shard, si, s.labels, s.hash, CheckTag(s.hash_hi), now_s, inserted);
+      ids[order[k]] = id;
+      if (attachments != nullptr) {
+        (*attachments)[order[k]] = shard.attachments[id >> kShardBits];
+      }
       inserted_count += inserted ? 1 : 0;
     }
   }
@@ -220,7 +231,34 @@ bool SeriesTable::Find(std::string_view label_key, uint64_t hash, SeriesId& id) 
   }
 }
 
-size_t SeriesTable::ExpireBefore(uint32_t cutoff_s) {
+uint64_t SeriesTable::CompareExchangeAttachment(SeriesId id, uint64_t expected, uint64_t desired) {
+  Shard& shard = shards_[id & (kShards - 1)];
+  std::lock_guard lock(shard.mu);
+  const uint32_t local = id >> kShardBits;
+  if (local >= shard.next_local_id) {
+    return expected;
+  }
+  uint64_t& a = shard.attachments[local];
+  if (a == expected) {
+    a = desired;
+  }
+  return a;
+}
+
+void SeriesTable::ForEachAttached(
+    const std::function<void(SeriesId, std::string_view, uint64_t&)>& fn) {
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& slot : shard.slots) {
+      if (slot.key != 0) {
+        fn(slot.id, KeyOf(slot.key), shard.attachments[slot.id >> kShardBits]);
+      }
+    }
+  }
+}
+
+size_t SeriesTable::ExpireBefore(uint32_t cutoff_s,
+                                 const std::function<void(SeriesId, uint64_t)>& on_removed) {
   size_t removed = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mu);
@@ -237,7 +275,14 @@ size_t SeriesTable::ExpireBefore(uint32_t cutoff_s) {
         ++step;
         continue;
       }
-      shard.free_ids.push_back(slot.id >> kShardBits);
+      const uint32_t local = slot.id >> kShardBits;
+      if (shard.attachments[local] != 0) {
+        if (on_removed) {
+          on_removed(slot.id, shard.attachments[local]);
+        }
+        shard.attachments[local] = 0;
+      }
+      shard.free_ids.push_back(local);
       shard.keys.live_bytes -= EntrySize(KeyOf(slot.key).size());
       --shard.used;
       ++removed;
@@ -284,6 +329,7 @@ size_t SeriesTable::MemoryBytes() const {
     bytes += shard.slots.capacity() * sizeof(Slot);
     bytes += shard.keys.capacity_bytes;
     bytes += shard.free_ids.capacity() * sizeof(uint32_t);
+    bytes += shard.attachments.capacity() * sizeof(uint64_t);
   }
   return bytes;
 }

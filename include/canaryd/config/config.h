@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "canaryd/common/duration.h"
 #include "canaryd/ingest/remote_write_handler.h"
 #include "canaryd/server/http_server.h"
 
@@ -35,8 +36,7 @@ Config LoadConfigFile(const std::string& path);
 /// "host:port" -> ServerOptions address and port; throws ConfigError naming `field`.
 void ParseListenAddress(std::string_view value, std::string_view field, server::ServerOptions& out);
 
-/// Prometheus duration syntax: "1h30m", "15s", "500ms", "2d". Returns false if malformed.
-bool ParseDuration(std::string_view text, std::chrono::milliseconds& out);
+using canaryd::ParseDuration;
 
 /// Byte sizes: "32MiB", "512KB", "1GiB", "1048576". Returns false if malformed.
 bool ParseByteSize(std::string_view text, uint64_t& out);

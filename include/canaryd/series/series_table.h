@@ -11,6 +11,9 @@
 // allocation), compacted when half of an arena's bytes belong to expired series; later stages
 // match selectors against them. Deletion uses backward shifting, so there are no tombstones.
 //
+// Each series also has an attachment: one 64-bit word owned by the layer above (scope selection
+// caches there what a series feeds, so a hit needs no second lookup). It is 0 for a new series.
+//
 // Thread safety: all methods are thread-safe. Each shard has its own mutex; ResolveBatch takes
 // each shard's lock once per batch, not once per series, and prefetches slots ahead.
 
@@ -44,7 +47,18 @@ class SeriesTable {
   /// Looks up (inserting if new) every series of `batch`, stamping each as seen at `now_s`
   /// (seconds, any monotonic origin). Writes one id per batch series into `ids` (resized) and
   /// returns how many series were new.
-  size_t ResolveBatch(const model::SeriesBatch& batch, uint32_t now_s, std::vector<SeriesId>& ids);
+  /// When `attachments` is given, it receives each series' attachment (0 for new ones).
+  size_t ResolveBatch(const model::SeriesBatch& batch, uint32_t now_s, std::vector<SeriesId>& ids,
+                      std::vector<uint64_t>* attachments = nullptr);
+
+  /// Sets a series' attachment to `desired` if it is `expected`; returns the attachment after
+  /// the call (`desired` on success). Ids are reused after expiry, so callers must not let
+  /// ExpireBefore run between learning `id` and this call.
+  uint64_t CompareExchangeAttachment(SeriesId id, uint64_t expected, uint64_t desired);
+
+  /// Calls fn(id, label_key, attachment) for every series; fn may change the attachment. Holds
+  /// one shard lock at a time; fn must not call back into the table.
+  void ForEachAttached(const std::function<void(SeriesId, std::string_view, uint64_t&)>& fn);
 
   /// Looks up (inserting if new) one series. `hash` is HashLabelKey(label_key); the rest of the
   /// 128-bit hash is computed here.
@@ -55,7 +69,10 @@ class SeriesTable {
   bool Find(std::string_view label_key, uint64_t hash, SeriesId& id) const;
 
   /// Removes series last seen before `cutoff_s`; returns how many. Their ids may be reused.
-  size_t ExpireBefore(uint32_t cutoff_s);
+  /// `on_removed(id, attachment)` is called, under the shard's lock, for each removed series
+  /// whose attachment is not 0.
+  size_t ExpireBefore(uint32_t cutoff_s,
+                      const std::function<void(SeriesId, uint64_t)>& on_removed = {});
 
   /// Number of series in the table.
   size_t size() const { return size_.load(std::memory_order_relaxed); }
@@ -64,7 +81,7 @@ class SeriesTable {
   void ForEach(const std::function<void(SeriesId, std::string_view)>& fn) const;
 
   /// Bytes used by the table: slots, key arenas (including not yet reclaimed keys of expired
-  /// series) and id free lists (not the mutexes).
+  /// series), attachments and id free lists (not the mutexes).
   size_t MemoryBytes() const;
 
  private:
@@ -92,6 +109,7 @@ class SeriesTable {
     KeyArena keys;
     uint32_t next_local_id = 0;
     std::vector<uint32_t> free_ids;
+    std::vector<uint64_t> attachments;  // indexed by local id
   };
 
   static size_t ShardOf(uint64_t hash) { return hash >> (64 - kShardBits); }
