@@ -687,8 +687,8 @@ std::string FormatDuration(int64_t ms) {
 
 std::string FormatNumber(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back as v
+  return std::string(buf, r.ptr);
 }
 
 }  // namespace
