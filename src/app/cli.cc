@@ -142,6 +142,16 @@ std::string Describe(const config::Config& c) {
   out += "remote_write.max_future: " + ms(c.remote_write.max_future) + "\n";
   out += "remote_write.retry_after: " + std::to_string(c.remote_write.retry_after.count()) + "s\n";
   out += "series.retention: " + std::to_string(c.series_retention.count()) + "s\n";
+  out += "windows.lookback_delta: " + std::to_string(c.windows.lookback_delta_ms) + "ms\n";
+  out += "windows.late_allowance: " +
+         (c.windows.late_allowance_ms > 0 ? std::to_string(c.windows.late_allowance_ms) + "ms"
+                                          : std::string("one step")) +
+         "\n";
+  out += "windows.max_steps: " + std::to_string(c.windows.max_steps) + "\n";
+  out += "windows.max_tag_sets_per_metric: " + std::to_string(c.windows.max_tag_sets_per_metric) +
+         "\n";
+  out += "windows.max_samples_per_series: " + std::to_string(c.windows.max_samples_per_series) +
+         "\n";
   return out;
 }
 
@@ -193,21 +203,16 @@ int Serve(int argc, char** argv) {
   spdlog::info("canaryd {} listening on {}:{} with {} threads; remote-write at /api/v1/write",
                kVersion, cfg.server.address, service.port(), service.http_server().thread_count());
 
-  // Main thread: wait for a signal, expiring idle series meanwhile.
-  const auto sweep = std::min<std::chrono::seconds>(
-      std::chrono::seconds(60),
-      std::max<std::chrono::seconds>(std::chrono::seconds(1), cfg.series_retention / 4));
+  // Main thread: wait for a signal; once a second, close due analysis steps and expire series.
   for (;;) {
-    timespec timeout{static_cast<time_t>(sweep.count()), 0};
+    timespec timeout{1, 0};
     const int sig = sigtimedwait(&signals, nullptr, &timeout);
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("received {}, shutting down (grace period {} ms)",
                    sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.server.shutdown_grace.count());
       break;
     }
-    if (const size_t n = service.ExpireIdleSeries(); n > 0) {
-      spdlog::debug("expired {} idle series", n);
-    }
+    service.Housekeeping();
   }
   service.Shutdown();
   service.Wait();

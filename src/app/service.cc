@@ -3,6 +3,8 @@
 #include "canaryd/ingest/remote_write_handler.h"
 #include "canaryd/server/handlers.h"
 
+#include <spdlog/spdlog.h>
+
 #ifndef CANARYD_VERSION
 #define CANARYD_VERSION "dev"
 #endif
@@ -10,14 +12,17 @@
 namespace canaryd::app {
 
 Service::Service(config::Config config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock), sink_(table_, clock_, metrics_) {
+    : config_(std::move(config)),
+      clock_(clock),
+      windows_(table_, clock_, metrics_, config_.windows),
+      last_expiry_(clock_.Monotonic()) {
   metrics_
       .AddGaugeFamily("canaryd_build_info", "canaryd build information; value is 1.", {"version"})
       .WithLabels({CANARYD_VERSION})
       .Set(1);
   metrics_.AddProcessMetrics();
   remote_write_ =
-      std::make_unique<ingest::RemoteWriteHandler>(config_.remote_write, sink_, clock_, metrics_);
+      std::make_unique<ingest::RemoteWriteHandler>(config_.remote_write, windows_, clock_, metrics_);
   server::Router router;
   server::AddStandardRoutes(router, *remote_write_, metrics_,
                             [this] { return server_ != nullptr && !server_->stopping(); });
@@ -33,6 +38,21 @@ Result<void> Service::Start() { return server_->Start(); }
 void Service::Shutdown() { server_->Shutdown(); }
 void Service::Wait() { server_->Wait(); }
 uint16_t Service::port() const { return server_->port(); }
-size_t Service::ExpireIdleSeries() { return sink_.ExpireIdle(config_.series_retention); }
+size_t Service::ExpireIdleSeries() { return windows_.ExpireIdle(config_.series_retention); }
+
+void Service::Housekeeping() {
+  windows_.Tick();
+  const auto sweep = std::min<std::chrono::steady_clock::duration>(
+      std::chrono::minutes(1),
+      std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1),
+                                                    config_.series_retention / 4));
+  const auto now = clock_.Monotonic();
+  if (now - last_expiry_ >= sweep) {
+    last_expiry_ = now;
+    if (const size_t n = ExpireIdleSeries(); n > 0) {
+      spdlog::debug("expired {} idle series", n);
+    }
+  }
+}
 
 }  // namespace canaryd::app

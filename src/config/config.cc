@@ -272,7 +272,48 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
                                     cfg.series_retention = PositiveSeconds(source, v, ff);
                                   }}});
            }},
+          {"windows",
+           [&](const YAML::Node& n, const std::string& f) {
+             auto& w = cfg.windows;
+             ForEachKey(source, n, f,
+                        Handlers{
+                            {"lookback_delta",
+                             [&](const YAML::Node& v, const std::string& ff) {
+                               w.lookback_delta_ms = Positive(source, v, ff).count();
+                             }},
+                            {"late_allowance",
+                             [&](const YAML::Node& v, const std::string& ff) {
+                               w.late_allowance_ms = Duration(source, v, ff).count();
+                             }},
+                            {"max_steps",
+                             [&](const YAML::Node& v, const std::string& ff) {
+                               w.max_steps = Unsigned(source, v, ff, 1'000'000);
+                               if (w.max_steps == 0) Fail(source, v, ff, "must be at least 1");
+                             }},
+                            {"max_tag_sets_per_metric",
+                             [&](const YAML::Node& v, const std::string& ff) {
+                               w.max_tag_sets_per_metric = Unsigned(source, v, ff, 100'000);
+                               if (w.max_tag_sets_per_metric == 0) {
+                                 Fail(source, v, ff, "must be at least 1");
+                               }
+                             }},
+                            {"max_samples_per_series",
+                             [&](const YAML::Node& v, const std::string& ff) {
+                               w.max_samples_per_series = Unsigned(source, v, ff, 1'000'000);
+                               if (w.max_samples_per_series < 2) {
+                                 Fail(source, v, ff, "must be at least 2");
+                               }
+                             }},
+                        });
+           }},
       });
+  // An idle series leaves the table after the retention; if that could happen while its last
+  // sample is still inside the lookback delta, a step would lose it.
+  if (std::chrono::milliseconds(cfg.series_retention).count() <= cfg.windows.lookback_delta_ms) {
+    throw ConfigError(std::string(source) +
+                      ": series.retention must be longer than windows.lookback_delta (" +
+                      std::to_string(cfg.windows.lookback_delta_ms / 1000) + "s)");
+  }
   // Written without the sum, which can overflow for huge sizes.
   if (rw.max_inflight_bytes < rw.max_body_bytes ||
       rw.max_inflight_bytes - rw.max_body_bytes < rw.max_decoded_bytes) {

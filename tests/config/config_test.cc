@@ -338,3 +338,38 @@ TEST(LoadConfigFileTest, ReadsFileAndNamesItInErrors) {
 
 }  // namespace
 }  // namespace canaryd::config
+
+namespace canaryd::config {
+namespace {
+
+TEST(ParseConfigTest, WindowsSection) {
+  const Config c = ParseConfig(
+      "windows:\n"
+      "  lookback_delta: 2m\n"
+      "  late_allowance: 30s\n"
+      "  max_steps: 720\n"
+      "  max_tag_sets_per_metric: 20\n"
+      "  max_samples_per_series: 100\n");
+  EXPECT_EQ(c.windows.lookback_delta_ms, 120'000);
+  EXPECT_EQ(c.windows.late_allowance_ms, 30'000);
+  EXPECT_EQ(c.windows.max_steps, 720u);
+  EXPECT_EQ(c.windows.max_tag_sets_per_metric, 20u);
+  EXPECT_EQ(c.windows.max_samples_per_series, 100u);
+  const Config d = ParseConfig("");
+  EXPECT_EQ(d.windows.lookback_delta_ms, 300'000);
+  EXPECT_EQ(d.windows.late_allowance_ms, 0);  // one step of each analysis
+}
+
+TEST(ParseConfigTest, WindowsErrorsNameTheField) {
+  EXPECT_THAT(ErrorOf("windows:\n  max_steps: 0\n"),
+              ::testing::AllOf(::testing::HasSubstr("canaryd.yaml:2:"),
+                               ::testing::HasSubstr("windows.max_steps"),
+                               ::testing::HasSubstr("at least 1")));
+  EXPECT_THAT(ErrorOf("windows:\n  lookback_dleta: 1m\n"),
+              ::testing::HasSubstr("windows.lookback_dleta"));
+  EXPECT_THAT(ErrorOf("series:\n  retention: 4m\n"),
+              ::testing::HasSubstr("series.retention must be longer than windows.lookback_delta"));
+}
+
+}  // namespace
+}  // namespace canaryd::config

@@ -1,15 +1,15 @@
 #pragma once
-// The running canaryd service, wired from a Config: metrics registry, series table, sample sink,
-// remote-write handler, HTTP server. `canaryd serve` runs one; tests run one in-process on port 0.
+// The running canaryd service, wired from a Config: metrics registry, series table, window store
+// (the sample sink: scope selection and step windows), remote-write handler, HTTP server. `canaryd serve` runs one; tests run one in-process on port 0.
 
 #include <memory>
 
 #include "canaryd/common/clock.h"
 #include "canaryd/common/metrics.h"
 #include "canaryd/config/config.h"
-#include "canaryd/ingest/series_table_sink.h"
 #include "canaryd/series/series_table.h"
 #include "canaryd/server/http_server.h"
+#include "canaryd/window/window_store.h"
 
 namespace canaryd::app {
 
@@ -26,11 +26,15 @@ class Service {
   void Wait();
   /// Removes series idle for longer than series.retention; returns how many.
   size_t ExpireIdleSeries();
+  /// Periodic work, to be called about once a second from one thread: closes the analysis steps
+  /// that are due and, every retention/4 (at most every minute), expires idle series.
+  void Housekeeping();
 
   uint16_t port() const;
   const config::Config& config() const { return config_; }
   MetricsRegistry& metrics() { return metrics_; }
   series::SeriesTable& series_table() { return table_; }
+  window::WindowStore& windows() { return windows_; }
   server::HttpServer& http_server() { return *server_; }
 
  private:
@@ -38,7 +42,8 @@ class Service {
   const Clock& clock_;
   MetricsRegistry metrics_;
   series::SeriesTable table_;
-  ingest::SeriesTableSink sink_;
+  window::WindowStore windows_;
+  std::chrono::steady_clock::time_point last_expiry_;
   std::unique_ptr<ingest::RemoteWriteHandler> remote_write_;
   std::unique_ptr<server::HttpServer> server_;
 };

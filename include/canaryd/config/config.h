@@ -10,6 +10,7 @@
 #include "canaryd/common/duration.h"
 #include "canaryd/ingest/remote_write_handler.h"
 #include "canaryd/server/http_server.h"
+#include "canaryd/window/window_store.h"
 
 namespace canaryd::config {
 
@@ -24,6 +25,8 @@ struct Config {
   ingest::RemoteWriteOptions remote_write;
   /// Series with no sample for this long leave the series table.
   std::chrono::seconds series_retention{std::chrono::minutes(15)};
+  /// Step windows of analyses: lookback delta, late allowance, size limits.
+  window::WindowOptions windows;
 };
 
 /// Parses YAML text; `source` names it in error messages (a file path, or "<string>").
