@@ -35,6 +35,14 @@ std::string Errno(const std::string& what) { return what + ": " + std::strerror(
   setpgid(0, 0);  // own group: Stop() signals the group, SIGINT from a terminal does not reach it
   // Error pipe to fd 3 (close-on-exec), log to 1 and 2, /dev/null to 0, close everything else
   // (canaryd's listening socket must not leak into the peer).
+  // First move the three out of the way: any of them may itself be fd 0-3 (the parent may have
+  // had nothing else open), and a dup2 onto it would clobber it.
+  err_fd = fcntl(err_fd, F_DUPFD, 10);
+  log_fd = fcntl(log_fd, F_DUPFD, 10);
+  null_fd = fcntl(null_fd, F_DUPFD, 10);
+  if (err_fd < 0 || log_fd < 0 || null_fd < 0) {
+    _exit(126);
+  }
   if (dup2(err_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0 || dup2(null_fd, 0) < 0 ||
       dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0) {
     _exit(126);
