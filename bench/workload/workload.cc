@@ -149,6 +149,28 @@ std::string Workload::EncodeV2(int64_t k) const {
   return req.SerializeAsString();
 }
 
+std::vector<std::string> MetricNames() { return {kMetrics.begin(), kMetrics.end()}; }
+
+std::string AppSelector(const std::string& metric, int app) {
+  return metric + "{job=\"kubelet\",pod=~\"app-" + std::to_string(app) + "-.*\"}";
+}
+
+std::vector<std::vector<std::pair<std::string, std::string>>> AnalysisQueries(int n) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> out;
+  for (int a = 0; a < n; ++a) {
+    auto& metrics = out.emplace_back();
+    for (int m = 0; m < 10; ++m) {
+      const std::string name(kMetrics[static_cast<size_t>(m)]);
+      auto query = [&](int app) {
+        const std::string sel = AppSelector(name, app);
+        return m % 2 == 0 ? "avg(" + sel + ")" : "sum by (container) (rate(" + sel + "[2m]))";
+      };
+      metrics.emplace_back(query(a % 20), query(20 + a % 19));
+    }
+  }
+  return out;
+}
+
 std::string SnappyCompress(const std::string& raw) {
   std::string out;
   snappy::Compress(raw.data(), raw.size(), &out);

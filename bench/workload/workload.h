@@ -47,6 +47,20 @@ class Workload {
   WorkloadOptions options_;
 };
 
+/// The 20 cAdvisor metric names the workload cycles through (series i has metric i % 20) and the
+/// number of apps (series i belongs to pod i / 60 of app "app-" + (pod % kApps)).
+std::vector<std::string> MetricNames();
+inline constexpr int kApps = 97;
+
+/// Selector text for workload series of `metric` in the pods of app `app`.
+std::string AppSelector(const std::string& metric, int app);
+
+/// `n` analyses of 10 metrics each over the workload: analysis a compares app a % 20 (control)
+/// with app 20 + a % 19 (experiment), so 100 analyses select 39 of 97 apps x 10 of 20 metrics,
+/// about 20 % of all series. Even metrics are gauges (avg), odd ones counters
+/// (sum by (container) (rate(...[2m]))). Returns PromQL text pairs (control, experiment).
+std::vector<std::vector<std::pair<std::string, std::string>>> AnalysisQueries(int n);
+
 std::string SnappyCompress(const std::string& raw);
 std::string ZstdCompress(const std::string& raw, int level = 1);
 

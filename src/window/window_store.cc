@@ -89,9 +89,13 @@ struct WindowStore::SeriesState {
     if (head == samples.size()) {
       samples.clear();
       head = 0;
-    } else if (head >= 32 && head * 2 >= samples.size()) {
+    } else if (head >= 8 && head * 2 >= samples.size()) {
       samples.erase(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(head));
       head = 0;
+    }
+    // Steady state holds a handful of samples; give back what a burst or catch-up left behind.
+    if (samples.capacity() > 32 && samples.capacity() > 4 * samples.size()) {
+      samples.shrink_to_fit();
     }
   }
   size_t MemoryBytes() const {
@@ -303,17 +307,12 @@ void WindowStore::Append(const model::SeriesBatch& batch) {
 }
 
 uint64_t WindowStore::Classify(series::SeriesId id, std::string_view key) {
+  thread_local std::vector<uint64_t> tags;
   thread_local std::vector<const SelectorRef*> matched;
+  tags.clear();
   matched.clear();
-  const std::string_view name = model::FindLabel(key, "__name__");
-  if (const auto it = by_name_.find(std::string(name)); it != by_name_.end()) {
-    for (const SelectorRef& ref : it->second) {
-      if (ref.selector->MatchesKey(key)) matched.push_back(&ref);
-    }
-  }
-  for (const SelectorRef& ref : unnamed_) {
-    if (ref.selector->MatchesKey(key)) matched.push_back(&ref);
-  }
+  index_.Match(key, tags);
+  for (const uint64_t t : tags) matched.push_back(&refs_[t]);
   if (matched.empty()) {
     return table_.CompareExchangeAttachment(id, 0, kIgnored);
   }
@@ -357,19 +356,14 @@ void WindowStore::AddMemberships(SeriesState& state, std::string_view key,
 }
 
 void WindowStore::RebuildIndex() {
-  by_name_.clear();
-  unnamed_.clear();
+  index_.Clear();
+  refs_.clear();
   for (auto& [id, a] : analyses_) {
     for (uint32_t m = 0; m < a->metrics.size(); ++m) {
       for (const Side side : {Side::kControl, Side::kExperiment}) {
         const select::LabelSelector& sel = a->metrics[m].plan[static_cast<int>(side)].selector;
-        SelectorRef ref{a.get(), m, side, &sel};
-        const std::string_view name = sel.MetricName();
-        if (name.empty()) {
-          unnamed_.push_back(ref);
-        } else {
-          by_name_[std::string(name)].push_back(ref);
-        }
+        index_.Add(sel, refs_.size());
+        refs_.push_back(SelectorRef{a.get(), m, side, &sel});
       }
     }
   }
@@ -409,20 +403,24 @@ AnalysisId WindowStore::AddAnalysis(AnalysisWindowSpec spec) {
 
   // Series already known meet only this analysis' selectors; the others' memberships stand.
   std::vector<SelectorRef> refs;
+  select::SelectorIndex own;
   for (uint32_t m = 0; m < raw->metrics.size(); ++m) {
     for (const Side side : {Side::kControl, Side::kExperiment}) {
-      refs.push_back(SelectorRef{raw, m, side, &raw->metrics[m].plan[static_cast<int>(side)].selector});
+      const select::LabelSelector& sel = raw->metrics[m].plan[static_cast<int>(side)].selector;
+      own.Add(sel, refs.size());
+      refs.push_back(SelectorRef{raw, m, side, &sel});
     }
   }
+  std::vector<uint64_t> tags;
   std::vector<const SelectorRef*> matched;
   table_.ForEachAttached([&](series::SeriesId sid, std::string_view key, uint64_t& attachment) {
     if (attachment == 0) {
       return;  // not classified yet: it meets the whole new index on its next sample
     }
+    tags.clear();
     matched.clear();
-    for (const SelectorRef& ref : refs) {
-      if (ref.selector->MatchesKey(key)) matched.push_back(&ref);
-    }
+    own.Match(key, tags);
+    for (const uint64_t t : tags) matched.push_back(&refs[t]);
     if (matched.empty()) {
       return;
     }
@@ -599,15 +597,28 @@ void WindowStore::PruneMembers(Analysis& a) {
       auto& members = mw.members[side];
       for (size_t i = 0; i < members.size();) {
         SeriesState* s = members[i].series;
-        int64_t keep_from = std::numeric_limits<int64_t>::max();
-        for (const Membership& m : s->memberships) {
-          Analysis& an = AnalysisOf(m);
-          keep_from = std::min(keep_from, an.next_step.load(std::memory_order_relaxed) -
-                                              an.metrics[m.metric].need_ms[static_cast<int>(m.side)]);
-        }
         bool empty;
         {
           std::lock_guard lock(s->mu);
+          // What the open steps of each analysis the series feeds can still read: a range
+          // function reads [next - range, ...]; an instant selector only the latest sample at or
+          // before the next step (within the lookback delta) and what comes after it.
+          const auto live = s->Live();
+          int64_t keep_from = std::numeric_limits<int64_t>::max();
+          for (const Membership& m : s->memberships) {
+            Analysis& an = AnalysisOf(m);
+            const MetricWindow& metric = an.metrics[m.metric];
+            const int side_index = static_cast<int>(m.side);
+            const int64_t next = an.next_step.load(std::memory_order_relaxed);
+            int64_t keep = next - metric.need_ms[side_index];
+            if (metric.plan[side_index].function == select::RangeFunction::kNone) {
+              const auto after = std::upper_bound(
+                  live.begin(), live.end(), next,
+                  [](int64_t t, const model::Sample& x) { return t < x.timestamp_ms; });
+              if (after != live.begin()) keep = std::max(keep, (after - 1)->timestamp_ms);
+            }
+            keep_from = std::min(keep_from, keep);
+          }
           s->DropBefore(keep_from);
           empty = s->Live().empty();
         }

@@ -40,6 +40,7 @@
 #include "canaryd/ingest/sample_sink.h"
 #include "canaryd/model/metric_set_pair.h"
 #include "canaryd/select/promql.h"
+#include "canaryd/select/selector_index.h"
 #include "canaryd/series/series_table.h"
 
 namespace canaryd::window {
@@ -157,9 +158,9 @@ class WindowStore final : public ingest::SampleSink {
   std::mutex close_mu_;
   AnalysisId next_id_ = 1;
   std::unordered_map<AnalysisId, std::unique_ptr<Analysis>> analyses_;
-  // Selector index, rebuilt when analyses change: by metric name, plus selectors without one.
-  std::unordered_map<std::string, std::vector<SelectorRef>> by_name_;
-  std::vector<SelectorRef> unnamed_;
+  // Every selector of every analysis (tag = index into refs_), rebuilt when analyses change.
+  select::SelectorIndex index_;
+  std::vector<SelectorRef> refs_;
 
   Counter& series_created_;
   Counter& series_expired_;
