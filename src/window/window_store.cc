@@ -24,6 +24,24 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 using Tags = std::vector<std::pair<std::string, std::string>>;
 
+// A series' lock is held for a few appends or one evaluation, and contention needs two requests
+// for the same series at once (or the closer), so a spin lock beats a mutex's larger footprint
+// and slower uncontended path.
+class SpinLock {
+ public:
+  void lock() {
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      while (locked_.load(std::memory_order_relaxed)) {
+        __builtin_ia32_pause();
+      }
+    }
+  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
 void AtomicMax(std::atomic<int64_t>& a, int64_t v) {
   int64_t cur = a.load(std::memory_order_relaxed);
   while (cur < v && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
@@ -76,10 +94,17 @@ struct WindowStore::SeriesState {
   // published, under the exclusive lock, or (for states no longer in the table) by the closer.
   std::vector<Membership> memberships;
 
-  std::mutex mu;  // guards the fields below
-  std::vector<model::Sample> samples;  // strictly increasing timestamps from `head` on
-  size_t head = 0;
+  // The analysis of every membership when they all share one (the common case), so that the
+  // append path touches one Analysis; nullptr when several. Kept with `memberships`.
+  void* sole_analysis = nullptr;
+
+  SpinLock mu;  // guards the fields below
   int64_t last_ts = kNoTime;
+  // Samples older than this can no longer count for any open step (kept by whoever moves a
+  // next step or changes memberships).
+  int64_t min_useful = kNoTime;
+  size_t head = 0;
+  std::vector<model::Sample> samples;  // strictly increasing timestamps from `head` on
 
   std::span<const model::Sample> Live() const {
     return {samples.data() + head, samples.size() - head};
@@ -166,6 +191,23 @@ namespace {
 
 WindowStore::Analysis& AnalysisOf(const Membership& m) {
   return *static_cast<WindowStore::Analysis*>(m.analysis);
+}
+
+// Refreshes what the append path caches from the memberships. Callers hold whatever keeps the
+// memberships stable (see SeriesState::memberships) and nothing appends concurrently to
+// `min_useful` without the series lock, which this takes.
+void RefreshMembershipCache(WindowStore::SeriesState& s) {
+  void* sole = s.memberships.empty() ? nullptr : s.memberships.front().analysis;
+  int64_t min_useful = std::numeric_limits<int64_t>::max();
+  for (const Membership& m : s.memberships) {
+    if (m.analysis != sole) sole = nullptr;
+    const WindowStore::Analysis& an = AnalysisOf(m);
+    min_useful = std::min(min_useful, an.next_step.load(std::memory_order_relaxed) -
+                                          an.metrics[m.metric].need_ms[static_cast<int>(m.side)]);
+  }
+  s.sole_analysis = sole;
+  std::lock_guard lock(s.mu);
+  s.min_useful = min_useful;
 }
 
 }  // namespace
@@ -259,12 +301,9 @@ void WindowStore::Append(const model::SeriesBatch& batch) {
       continue;
     }
     auto* state = reinterpret_cast<SeriesState*>(a);
-    // Samples older than every open step's evaluation range can no longer count.
-    int64_t min_useful = std::numeric_limits<int64_t>::max();
-    for (const Membership& m : state->memberships) {
-      Analysis& an = AnalysisOf(m);
-      min_useful = std::min(min_useful, an.next_step.load(std::memory_order_relaxed) -
-                                            an.metrics[m.metric].need_ms[static_cast<int>(m.side)]);
+    // The next selected states are likely cache misses: fetch them while this one is worked on.
+    if (i + 4 < attachments.size() && attachments[i + 4] > kIgnored) {
+      __builtin_prefetch(reinterpret_cast<const void*>(attachments[i + 4]));
     }
     int64_t newest = kNoTime;
     {
@@ -275,7 +314,7 @@ void WindowStore::Append(const model::SeriesBatch& batch) {
           continue;
         }
         state->last_ts = s.timestamp_ms;
-        if (s.timestamp_ms < min_useful) {
+        if (s.timestamp_ms < state->min_useful) {
           ++too_late;
           continue;
         }
@@ -288,15 +327,20 @@ void WindowStore::Append(const model::SeriesBatch& batch) {
       }
     }
     if (newest != kNoTime) {
-      for (const Membership& m : state->memberships) {
-        Analysis& an = AnalysisOf(m);
+      auto advance = [&](Analysis& an) {
         // A sample from a clock far ahead must not close steps early.
-        if (newest <= now_ms + an.allowance_ms) {
+        if (newest <= now_ms + an.allowance_ms &&
+            an.event_watermark.load(std::memory_order_relaxed) < newest) {
           AtomicMax(an.event_watermark, newest);
         }
         if (an.last_arrival_wall.load(std::memory_order_relaxed) < now_ms) {
           an.last_arrival_wall.store(now_ms, std::memory_order_relaxed);
         }
+      };
+      if (state->sole_analysis != nullptr) {
+        advance(*static_cast<Analysis*>(state->sole_analysis));
+      } else {
+        for (const Membership& m : state->memberships) advance(AnalysisOf(m));
       }
     }
   }
@@ -353,6 +397,7 @@ void WindowStore::AddMemberships(SeriesState& state, std::string_view key,
     }
     state.memberships.push_back(Membership{a.id, &a, ref->metric, ref->side});
   }
+  RefreshMembershipCache(state);
 }
 
 void WindowStore::RebuildIndex() {
@@ -453,6 +498,7 @@ bool WindowStore::RemoveAnalysis(AnalysisId id) {
   }
   for (SeriesState* s : states) {
     std::erase_if(s->memberships, [id](const Membership& m) { return m.analysis_id == id; });
+    RefreshMembershipCache(*s);
     if (s->memberships.empty()) {
       if (s->in_table) {
         table_.CompareExchangeAttachment(s->id, reinterpret_cast<uint64_t>(s), kIgnored);
@@ -605,12 +651,14 @@ void WindowStore::PruneMembers(Analysis& a) {
           // before the next step (within the lookback delta) and what comes after it.
           const auto live = s->Live();
           int64_t keep_from = std::numeric_limits<int64_t>::max();
+          int64_t min_useful = std::numeric_limits<int64_t>::max();
           for (const Membership& m : s->memberships) {
             Analysis& an = AnalysisOf(m);
             const MetricWindow& metric = an.metrics[m.metric];
             const int side_index = static_cast<int>(m.side);
             const int64_t next = an.next_step.load(std::memory_order_relaxed);
             int64_t keep = next - metric.need_ms[side_index];
+            min_useful = std::min(min_useful, keep);
             if (metric.plan[side_index].function == select::RangeFunction::kNone) {
               const auto after = std::upper_bound(
                   live.begin(), live.end(), next,
@@ -619,6 +667,7 @@ void WindowStore::PruneMembers(Analysis& a) {
             }
             keep_from = std::min(keep_from, keep);
           }
+          s->min_useful = min_useful;
           s->DropBefore(keep_from);
           empty = s->Live().empty();
         }
@@ -630,7 +679,11 @@ void WindowStore::PruneMembers(Analysis& a) {
           });
           members[i] = members.back();
           members.pop_back();
-          if (s->memberships.empty()) delete s;
+          if (s->memberships.empty()) {
+            delete s;
+          } else {
+            RefreshMembershipCache(*s);
+          }
           continue;
         }
         ++i;
