@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "canaryconfig/json_walk.h"
+
 namespace canaryd::judge::testing {
 
 inline boost::json::value LoadJson(const std::string& name) {
@@ -20,7 +22,13 @@ inline boost::json::value LoadJson(const std::string& name) {
     ADD_FAILURE() << "cannot read " << name;
     return nullptr;
   }
-  return boost::json::parse(ss.str());
+  // Exact number conversion: the golden values must reach the code as the doubles R printed.
+  std::string error;
+  boost::json::value v = canaryconfig::detail::ParseJson(ss.str(), error);
+  if (!error.empty()) {
+    ADD_FAILURE() << name << ": " << error;
+  }
+  return v;
 }
 
 inline std::vector<double> Doubles(const boost::json::value& v) {
