@@ -260,12 +260,12 @@ MetricClassification ClassifyMannWhitney(std::string_view metric_name,
   out.deviation = 1.0;
 
   if (experiment.empty() || control.empty()) {
-    const std::string which = experiment.empty() && control.empty() ? "neither side has"
-                              : experiment.empty()                  ? "the experiment has"
-                                                                    : "the control has";
+    const std::string which = experiment.empty() && control.empty() ? "neither side has values"
+                              : experiment.empty()                  ? "the experiment has no values"
+                                                                    : "the control has no values";
     if (params.nan_strategy == NanStrategy::kRemove) {
       out.rule = Rule::kMissingData;
-      out.reason = "Missing data for " + name + ": " + which + " any values";
+      out.reason = "Missing data for " + name + ": " + which + " (after removing NaNs)";
       if (params.must_have_data && !params.critical) {
         out.classification = Classification::kNodataFailMetric;
         out.reason += "; mustHaveData makes that a failure";
@@ -280,8 +280,7 @@ MetricClassification ClassifyMannWhitney(std::string_view metric_name,
       // Kayenta passes here without a reason, whatever mustHaveData says.
       out.classification = Classification::kPass;
       out.rule = Rule::kMissingDataReplaced;
-      out.reason = name + " passed: " + which +
-                   " no values at all, and nanStrategy \"replace\" passes missing data";
+      out.reason = name + " passed: " + which + ", and nanStrategy \"replace\" passes missing data";
     }
     return out;
   }
