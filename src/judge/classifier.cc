@@ -72,7 +72,7 @@ std::string Num(double v) {
 std::vector<int64_t> SortedKeys(std::span<const double> v) {
   std::vector<int64_t> keys(v.size());
   std::transform(v.begin(), v.end(), keys.begin(), OrderKey);
-  std::sort(keys.begin(), keys.end());
+  SortKeys(keys.data(), keys.size());
   return keys;
 }
 
@@ -314,7 +314,16 @@ MetricClassification ClassifyMannWhitney(std::string_view metric_name,
     ev.noise_added = true;
   }
 
-  const MannWhitney mw(x, y);
+  // Without noise the samples are already sorted: do not sort them again.
+  std::vector<double> xs_sorted, ys_sorted;
+  if (!ev.noise_added) {
+    xs_sorted.resize(ek.size());
+    ys_sorted.resize(ck.size());
+    std::transform(ek.begin(), ek.end(), xs_sorted.begin(), FromOrderKey);
+    std::transform(ck.begin(), ck.end(), ys_sorted.begin(), FromOrderKey);
+  }
+  const MannWhitney mw =
+      ev.noise_added ? MannWhitney(x, y) : MannWhitney::FromSorted(xs_sorted, ys_sorted);
   out.deviation = MeanRatio(y, x);
   const auto test = mw.Test(params.conf_level);
   if (!test) {
