@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <boost/json.hpp>
@@ -19,7 +20,12 @@ struct CliRun {
 };
 
 CliRun Canaryd(const std::string& args) {
-  const std::string err_path = ::testing::TempDir() + "/judge_cli_stderr.txt";
+  // One file per call: ctest runs the tests of this binary in parallel processes.
+  static int calls = 0;
+  const std::string err_path = ::testing::TempDir() + "/judge_cli_" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                               "_" + std::to_string(getpid()) + "_" + std::to_string(++calls) +
+                               ".stderr";
   const std::string cmd = std::string(CANARYD_BINARY) + " " + args + " 2>" + err_path;
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
@@ -30,11 +36,12 @@ CliRun Canaryd(const std::string& args) {
   const int status = pclose(p);
   std::ifstream f(err_path);
   const std::string err((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::remove(err_path.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
 }
 
 std::string TempFile(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path) << content;
   return path;
 }
