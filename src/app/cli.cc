@@ -3,16 +3,23 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "canaryd/app/service.h"
+#include "canaryd/canaryconfig/canary_config.h"
 #include "canaryd/common/clock.h"
 #include "canaryd/common/logging.h"
 #include "canaryd/config/config.h"
+#include "canaryd/judge/judge.h"
+#include "canaryd/judge/judge_json.h"
 
 namespace canaryd::app {
 namespace {
@@ -27,11 +34,13 @@ Usage:
 Commands:
   serve          Run the server: Prometheus remote-write receiver (1.0 and 2.0) and /metrics.
   check-config   Validate a configuration file and print the effective settings.
+  judge          Judge a canary offline: Kayenta canary config + metric set pairs -> verdict JSON.
   version        Print the version.
   help           Show this help, or `canaryd help <command>` for a command's flags.
 
 Run `canaryd <command> --help` for the flags of a command.
-Documentation: docs/ in the source tree (configuration.md, remote-write.md, architecture.md).
+Documentation: docs/ in the source tree (configuration.md, remote-write.md, architecture.md,
+judge.md).
 )";
 
 constexpr const char* kServeHelp = R"(Usage: canaryd serve [flags]
@@ -65,6 +74,29 @@ constexpr const char* kCheckConfigHelp = R"(Usage: canaryd check-config FILE
 
 Parses FILE like `canaryd serve --config FILE` would, prints the effective settings and exits 0,
 or prints the first error (file:line:column: field: problem) and exits 2.
+)";
+
+constexpr const char* kJudgeHelp = R"(Usage: canaryd judge --config FILE --pairs FILE [flags]
+
+Judges one canary interval offline with NetflixACAJudge-v1.0, the same code the service runs,
+and prints the result as JSON in Kayenta's CanaryJudgeResult shape, with the evidence behind
+each metric's verdict under `details` (docs/judge.md explains every field).
+
+Flags:
+  --config FILE    Kayenta canary config (JSON), e.g. exported from Kayenta or the Spinnaker UI.
+  --pairs FILE     JSON array of Kayenta MetricSetPairs, one per metric and tag set:
+                   [{"name": "p99_latency", "tags": {},
+                     "values": {"control": [1.2, "NaN", null], "experiment": [1.5, 1.4]}}]
+                   A value is a number, "NaN" or null; names refer to the config's metrics.
+  --pass N         Score needed for Pass (default 75).
+  --marginal N     Score needed for Marginal (default 50); below it, Fail. As in Kayenta, the
+                   config's classifier.scoreThresholds are not used: thresholds come per run.
+  --seed N         Seed of the noise that breaks ties when both sides are constant (default 0;
+                   Kayenta does not seed it, so its verdicts on such data vary between runs).
+  -h, --help       Show this help.
+
+Exit codes: 0 judged (whatever the verdict), 2 bad flags or a malformed file (the message names
+the file and the JSON path).
 )";
 
 struct UsageError : std::runtime_error {
@@ -236,6 +268,92 @@ int CheckConfig(int argc, char** argv) {
   return 0;
 }
 
+std::string ReadFileOrThrow(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    throw UsageError(path + ": cannot open");
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) {
+    throw UsageError(path + ": cannot read");
+  }
+  return ss.str();
+}
+
+double NumberFlag(const std::string& name, const std::string& value) {
+  double d = 0;
+  const auto r = std::from_chars(value.data(), value.data() + value.size(), d);
+  if (r.ec != std::errc() || r.ptr != value.data() + value.size() || !std::isfinite(d)) {
+    throw UsageError("--" + name + ": \"" + value + "\" is not a number");
+  }
+  return d;
+}
+
+int Judge(int argc, char** argv) {
+  Flags flags(argc, argv, 2);
+  if (flags.Help()) {
+    std::cout << kJudgeHelp;
+    return 0;
+  }
+  std::vector<std::string> positional;
+  const auto parsed = flags.Parse({"config", "pairs", "pass", "marginal", "seed"}, positional);
+  if (!positional.empty()) {
+    throw UsageError("unexpected argument \"" + positional[0] + "\"");
+  }
+  std::string config_path, pairs_path;
+  judge::JudgeOptions options;
+  for (const auto& [name, value] : parsed) {
+    if (name == "config") {
+      config_path = value;
+    } else if (name == "pairs") {
+      pairs_path = value;
+    } else if (name == "pass") {
+      options.pass = NumberFlag(name, value);
+    } else if (name == "marginal") {
+      options.marginal = NumberFlag(name, value);
+    } else if (name == "seed") {
+      const auto r = std::from_chars(value.data(), value.data() + value.size(), options.seed);
+      if (r.ec != std::errc() || r.ptr != value.data() + value.size()) {
+        throw UsageError("--seed: \"" + value + "\" is not a non-negative integer");
+      }
+    }
+  }
+  if (config_path.empty() || pairs_path.empty()) {
+    throw UsageError("judge needs --config FILE and --pairs FILE");
+  }
+
+  const auto config = canaryconfig::ParseCanaryConfig(ReadFileOrThrow(config_path));
+  if (!config) {
+    for (const auto& p : config.error().problems) {
+      std::cerr << "canaryd: " << config_path << ": " << p.ToString() << "\n";
+    }
+    return 2;
+  }
+  const auto pairs = judge::ParseMetricSetPairs(ReadFileOrThrow(pairs_path));
+  if (!pairs) {
+    std::cerr << "canaryd: " << pairs_path << ": " << pairs.error().ToString() << "\n";
+    return 2;
+  }
+  const auto result = judge::Judge(*config, *pairs, options);
+  if (!result) {
+    std::cerr << "canaryd: " << pairs_path << ": [" << result.error().pair_index
+              << "].name: " << result.error().message << " (" << config_path << ")\n";
+    return 2;
+  }
+  for (const auto& m : config->metrics) {
+    const bool judged =
+        std::any_of(pairs->begin(), pairs->end(),
+                    [&m](const model::MetricSetPair& p) { return p.name == m.name; });
+    if (!judged) {
+      std::cerr << "canaryd: warning: metric \"" << m.name << "\" has no pair in " << pairs_path
+                << "; it was not judged\n";
+    }
+  }
+  std::cout << judge::JudgeResultToJson(*result);
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -252,6 +370,10 @@ int Main(int argc, char** argv) {
           std::cout << kCheckConfigHelp;
           return 0;
         }
+        if (topic == "judge") {
+          std::cout << kJudgeHelp;
+          return 0;
+        }
       }
       std::cout << kMainHelp;
       return command.empty() ? 2 : 0;
@@ -265,6 +387,9 @@ int Main(int argc, char** argv) {
     }
     if (command == "check-config") {
       return CheckConfig(argc, argv);
+    }
+    if (command == "judge") {
+      return Judge(argc, argv);
     }
     throw UsageError("unknown command \"" + command + "\"");
   } catch (const UsageError& e) {
