@@ -5,10 +5,10 @@
 # Prints samples accepted per receiver CPU-second for both and their ratio (target >= 0.80).
 #
 # The receiver is pinned to CPU 1, the load generator to CPU 0; receiver CPU time comes from
-# /proc/<pid>/stat over the measured window. A warm-up first shows every series once (older
-# timestamps); the measured run then sends fresh, increasing timestamps only (1 s apart per
-# series, from a pool of pre-encoded requests big enough for the whole run: about 0.2 GB per
-# second of load in the generator), so every sample of a selected series is appended to its
+# /proc/<pid>/stat over the measured window. A warm-up first shows every series once (at the
+# analyses' start); the measured run then sends fresh, increasing timestamps only (from a pool of
+# pre-encoded requests big enough for the whole run: about 0.5 GB per second of load in the
+# generator), so every sample of a selected series is appended to its
 # window, never dropped as a repeat. The script prints the window counters to show it and fails
 # if any sample came back out of order.
 #
@@ -44,25 +44,31 @@ metric() { curl -fsS "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m {pri
 hz=$(getconf CLK_TCK)
 declare -A per_cpu
 
-now_ms=$(date +%s%3N)
+# Samples are 15 s apart per series, as from a 15 s scrape, so a selected series holds as many
+# samples per step as in production and steps close once per 4 samples of each series, as in
+# production (the load test only runs sample time faster). Analyses start at a minute boundary
+# far enough back for the whole pool; the warm-up's samples are stamped there and the measured
+# run continues one interval later, so steps close at the pace the data sets (no catch-up).
+span_ms=$(( pool / 50 * sps * 15000 ))
+start_ms=$(( ($(date +%s%3N) - span_ms - 600000) / 60000 * 60000 ))
 for n in 0 "$analyses"; do
   port=$(free_port)
   taskset -c 1 "$server" --listen-address "127.0.0.1:$port" --analyses "$n" --threads 1 \
-    --start-ms $(( (now_ms - 3 * 3600 * 1000) / 60000 * 60000 )) &
+    --start-ms "$start_ms" &
   pid=$!
   for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/-/ready" 2>/dev/null && break; sleep 0.1; done
   args=(--url "http://127.0.0.1:$port/api/v1/write" --protocol 1 --series-per-request 2000
         --total-series 100000 --connections 4)
-  # Warm-up: first sight of every series (2 h ago), not measured.
-  taskset -c 0 "$loadgen" "${args[@]}" --duration 3s --pool 50 --start-ms $((now_ms - 2 * 3600 * 1000)) \
-    >/dev/null 2>&1 || true
+  # Warm-up: first sight of every series (one round, repeated), not measured.
+  taskset -c 0 "$loadgen" "${args[@]}" --duration 3s --pool 50 --start-ms "$start_ms" \
+    --interval 15s >/dev/null 2>&1 || true
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   dups0=$(metric "$port" 'canaryd_window_samples_total{result="duplicate"}')
   ooo0=$(metric "$port" 'canaryd_window_samples_total{result="out_of_order"}')
   appended0=$(metric "$port" 'canaryd_window_samples_total{result="appended"}')
   # Encoding the pool takes a while; the clock starts when the first request goes out.
   out=$(taskset -c 0 "$loadgen" "${args[@]}" --duration "${duration}s" --samples-per-series "$sps" \
-        --interval 1s --pool "$pool" --start-ms $((now_ms - 3600 * 1000)) 2>/dev/null | grep '^RESULT')
+        --interval 15s --pool "$pool" --start-ms $((start_ms + 15000)) 2>/dev/null | grep '^RESULT')
   after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   samples=$(sed -E 's/.*samples_ok=([0-9]+).*/\1/' <<<"$out")
   cpu=$(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
