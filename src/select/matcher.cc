@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "canaryd/model/labels.h"
@@ -169,7 +170,16 @@ std::string_view LabelSelector::MetricName() const {
 
 std::string LabelSelector::ToString() const {
   std::string out;
-  const std::string_view name = MetricName();
+  std::string_view name = MetricName();
+  // Only a valid metric name may stand before the braces; any other __name__ value stays a
+  // quoted matcher, so the text always parses back.
+  const bool bare = !name.empty() &&
+                    (std::isalpha(static_cast<unsigned char>(name[0])) != 0 || name[0] == '_' ||
+                     name[0] == ':') &&
+                    std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':';
+                    });
+  if (!bare) name = {};
   out.append(name);
   out.push_back('{');
   bool first = true;

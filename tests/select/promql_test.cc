@@ -133,3 +133,21 @@ TEST(PromqlTest, Durations) {
 
 }  // namespace
 }  // namespace canaryd::select
+
+namespace canaryd::select {
+namespace {
+
+// Found by promql_fuzz: a __name__ value that is not an identifier must stay quoted.
+TEST(PromqlTest, PrintedQueriesParseBack) {
+  for (const char* q : {"{__name__=\"a b\",job=\"api\"}", "{__name__=\"\\x00~h\"}",
+                        "sum(rate({__name__=\"1x\"}[1m]))", "http_requests_total{code=\"5\\n\"}"}) {
+    const QueryPlan p = Parse(q);
+    const std::string printed = p.ToPromQL();
+    auto again = ParseQuery(printed);
+    ASSERT_TRUE(again) << q << " printed as " << printed << ": " << again.error().message;
+    EXPECT_EQ(again->ToPromQL(), printed);
+  }
+}
+
+}  // namespace
+}  // namespace canaryd::select
