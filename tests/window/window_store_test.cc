@@ -8,50 +8,17 @@
 
 #include "canaryd/model/labels.h"
 #include "http_client.h"
+#include "series_batch_builder.h"
 
 namespace canaryd::window {
 namespace {
 
-using Labels = std::vector<std::pair<std::string, std::string>>;
+using Labels = testutil::Labels;
+using BatchBuilder = testutil::SeriesBatchBuilder;
 constexpr int64_t kT0 = 1'700'000'040'000;  // a minute boundary; ManualClock's default start + 40 s
 constexpr int64_t kStep = 60'000;
 
-std::string Key(Labels labels) {
-  std::sort(labels.begin(), labels.end());
-  std::string key;
-  for (const auto& [n, v] : labels) model::AppendLabel(key, n, v);
-  return key;
-}
-
-// Builds batches; owns the label keys they point to.
-class BatchBuilder {
- public:
-  BatchBuilder& Add(const Labels& labels, std::vector<model::Sample> samples) {
-    keys_.push_back(Key(labels));
-    pending_.push_back(std::move(samples));
-    return *this;
-  }
-  const model::SeriesBatch& Build() {
-    batch_.Clear();
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      model::BatchSeries s;
-      s.labels = keys_[i];
-      const model::LabelHash h = model::HashLabelKey128(keys_[i]);
-      s.hash = h.lo;
-      s.hash_hi = h.hi;
-      s.first_sample = static_cast<uint32_t>(batch_.samples.size());
-      s.num_samples = static_cast<uint32_t>(pending_[i].size());
-      batch_.samples.insert(batch_.samples.end(), pending_[i].begin(), pending_[i].end());
-      batch_.series.push_back(s);
-    }
-    return batch_;
-  }
-
- private:
-  std::deque<std::string> keys_;
-  std::vector<std::vector<model::Sample>> pending_;
-  model::SeriesBatch batch_;
-};
+std::string Key(Labels labels) { return testutil::LabelKeyOf(std::move(labels)); }
 
 select::QueryPlan Plan(std::string_view q) {
   auto r = select::ParseQuery(q);
@@ -325,7 +292,10 @@ namespace {
 // series expire: run under the tsan preset this checks the locking; in any build it checks that
 // nothing is lost or double counted for an analysis that lives through it all.
 TEST(WindowStoreConcurrencyTest, AppendWhileAnalysesComeAndGo) {
-  ManualClock clock(kT0);
+  // The writers run at their own pace; a step closed while one of them lags by more than the
+  // allowance would rightly miss its samples. The clock stays ten minutes behind the samples, so
+  // they never move the watermark and only the final CloseThrough closes steps.
+  ManualClock clock(kT0 - 600'000);
   MetricsRegistry metrics;
   series::SeriesTable table;
   WindowStore store(table, clock, metrics);
