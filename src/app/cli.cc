@@ -53,11 +53,17 @@ Flags:
   --listen-address HOST:PORT Overrides server.listen_address (default 127.0.0.1:9464).
   --threads N                Overrides server.threads (0 = one per core).
   --log.level LEVEL          Overrides log.level: trace, debug, info, warn, error, off.
+  --data-dir DIR             Overrides data_dir: where analyses are kept across restarts.
   -h, --help                 Show this help.
 
 Endpoints:
   POST /api/v1/write         Prometheus remote-write 1.0 and 2.0 (aliases /api/v1/push,
                              /api/v1/receive). Point Prometheus's remote_write url here.
+  POST /api/v1/analyses      Start an analysis (a Kayenta canary config + scopes); 201 + id.
+  GET  /api/v1/analyses[/ID] Analyses; one with its history, judge result and step values.
+  GET  /api/v1/analyses/ID/verdict
+                             {"verdict": PASS|FAIL|CONTINUE|NODATA|ERROR|CANCELLED, ...}, always
+                             200 (for Argo Rollouts' web provider). DELETE .../ID cancels.
   GET  /metrics              canaryd's own metrics (Prometheus text format).
   GET  /-/healthy            200 while the process runs.
   GET  /-/ready              200 while serving, 503 during shutdown.
@@ -174,6 +180,7 @@ std::string Describe(const config::Config& c) {
   out += "remote_write.max_future: " + ms(c.remote_write.max_future) + "\n";
   out += "remote_write.retry_after: " + std::to_string(c.remote_write.retry_after.count()) + "s\n";
   out += "series.retention: " + std::to_string(c.series_retention.count()) + "s\n";
+  out += "data_dir: " + (c.data_dir.empty() ? std::string("(none: analyses are not persisted)") : c.data_dir) + "\n";
   out += "windows.lookback_delta: " + std::to_string(c.windows.lookback_delta_ms) + "ms\n";
   out += "windows.late_allowance: " +
          (c.windows.late_allowance_ms > 0 ? std::to_string(c.windows.late_allowance_ms) + "ms"
@@ -194,7 +201,8 @@ int Serve(int argc, char** argv) {
     return 0;
   }
   std::vector<std::string> positional;
-  const auto parsed = flags.Parse({"config", "listen-address", "threads", "log.level"}, positional);
+  const auto parsed =
+      flags.Parse({"config", "listen-address", "threads", "log.level", "data-dir"}, positional);
   if (!positional.empty()) {
     throw UsageError("unexpected argument \"" + positional[0] + "\"");
   }
@@ -211,6 +219,8 @@ int Serve(int argc, char** argv) {
       cfg.server.threads = static_cast<unsigned>(std::stoul(value));
     } else if (name == "log.level") {
       cfg.log_level = value;
+    } else if (name == "data-dir") {
+      cfg.data_dir = value;
     }
   }
   if (!InitLogging(cfg.log_level)) {

@@ -1,5 +1,6 @@
 #include "canaryd/app/service.h"
 
+#include "canaryd/api/analyses_api.h"
 #include "canaryd/ingest/remote_write_handler.h"
 #include "canaryd/server/handlers.h"
 
@@ -23,9 +24,17 @@ Service::Service(config::Config config, const Clock& clock)
   metrics_.AddProcessMetrics();
   remote_write_ =
       std::make_unique<ingest::RemoteWriteHandler>(config_.remote_write, windows_, clock_, metrics_);
+  analyses_ = std::make_unique<analysis::AnalysisManager>(windows_, clock_, metrics_,
+                                                          config_.data_dir);
+  if (config_.data_dir.empty()) {
+    spdlog::warn("no data_dir configured: analyses will not survive a restart");
+  } else if (const size_t n = analyses_->Recover(); n > 0) {
+    spdlog::info("recovered {} analyses from {}", n, config_.data_dir);
+  }
   server::Router router;
   server::AddStandardRoutes(router, *remote_write_, metrics_,
                             [this] { return server_ != nullptr && !server_->stopping(); });
+  api::AddAnalysesRoutes(router, *analyses_);
   server_ = std::make_unique<server::HttpServer>(config_.server, std::move(router), metrics_);
 }
 
@@ -42,6 +51,7 @@ size_t Service::ExpireIdleSeries() { return windows_.ExpireIdle(config_.series_r
 
 void Service::Housekeeping() {
   windows_.Tick();
+  analyses_->Tick();
   const auto sweep = std::min<std::chrono::steady_clock::duration>(
       std::chrono::minutes(1),
       std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1),

@@ -272,6 +272,8 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
                                     cfg.series_retention = PositiveSeconds(source, v, ff);
                                   }}});
            }},
+          {"data_dir",
+           [&](const YAML::Node& v, const std::string& f) { cfg.data_dir = Scalar(source, v, f); }},
           {"windows",
            [&](const YAML::Node& n, const std::string& f) {
              auto& w = cfg.windows;

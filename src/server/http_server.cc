@@ -64,12 +64,33 @@ void Router::Add(http::verb method, std::string path, std::shared_ptr<Handler> h
   routes_.push_back({method, std::move(path), std::move(handler)});
 }
 
+namespace {
+
+// `pattern` segments are literal or `{name}`, which matches one non-empty segment.
+bool PathMatches(std::string_view pattern, std::string_view path) {
+  while (!pattern.empty() && !path.empty()) {
+    const size_t pe = pattern.find('/', 1);
+    const size_t te = path.find('/', 1);
+    const std::string_view ps = pattern.substr(0, pe);
+    const std::string_view ts = path.substr(0, te);
+    const bool wildcard = ps.size() > 3 && ps[1] == '{' && ps.back() == '}';
+    if (wildcard ? ts.size() < 2 : ps != ts) {
+      return false;
+    }
+    pattern = pe == std::string_view::npos ? std::string_view() : pattern.substr(pe);
+    path = te == std::string_view::npos ? std::string_view() : path.substr(te);
+  }
+  return pattern.empty() && path.empty();
+}
+
+}  // namespace
+
 Router::Match Router::Find(http::verb method, std::string_view target) const {
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
   Match m;
   for (const auto& r : routes_) {
-    if (r.path != path) {
+    if (r.path != path && !(r.path.find('{') != std::string::npos && PathMatches(r.path, path))) {
       continue;
     }
     if (r.method == method || (method == http::verb::head && r.method == http::verb::get)) {

@@ -9,6 +9,7 @@
 #include "canaryd/config/config.h"
 #include "canaryd/series/series_table.h"
 #include "canaryd/server/http_server.h"
+#include "canaryd/analysis/analysis_manager.h"
 #include "canaryd/window/window_store.h"
 
 namespace canaryd::app {
@@ -27,7 +28,8 @@ class Service {
   /// Removes series idle for longer than series.retention; returns how many.
   size_t ExpireIdleSeries();
   /// Periodic work, to be called about once a second from one thread: closes the analysis steps
-  /// that are due and, every retention/4 (at most every minute), expires idle series.
+  /// that are due, judges the analysis intervals that are due and, every retention/4 (at most
+  /// every minute), expires idle series.
   void Housekeeping();
 
   uint16_t port() const;
@@ -35,6 +37,7 @@ class Service {
   MetricsRegistry& metrics() { return metrics_; }
   series::SeriesTable& series_table() { return table_; }
   window::WindowStore& windows() { return windows_; }
+  analysis::AnalysisManager& analyses() { return *analyses_; }
   server::HttpServer& http_server() { return *server_; }
 
  private:
@@ -43,6 +46,7 @@ class Service {
   MetricsRegistry metrics_;
   series::SeriesTable table_;
   window::WindowStore windows_;
+  std::unique_ptr<analysis::AnalysisManager> analyses_;
   std::chrono::steady_clock::time_point last_expiry_;
   std::unique_ptr<ingest::RemoteWriteHandler> remote_write_;
   std::unique_ptr<server::HttpServer> server_;

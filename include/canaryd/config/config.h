@@ -27,6 +27,8 @@ struct Config {
   std::chrono::seconds series_retention{std::chrono::minutes(15)};
   /// Step windows of analyses: lookback delta, late allowance, size limits.
   window::WindowOptions windows;
+  /// Where analyses (definitions, interval history) are kept across restarts; "" = nowhere.
+  std::string data_dir;
 };
 
 /// Parses YAML text; `source` names it in error messages (a file path, or "<string>").

@@ -62,7 +62,9 @@ class Handler {
   virtual Response OnBodyTooLarge(RequestState& state);
 };
 
-/// Maps (method, path) to handlers. Paths match exactly, without the query string.
+/// Maps (method, path) to handlers. Paths match exactly, without the query string; a `{name}`
+/// segment in a route (e.g. "/api/v1/analyses/{id}") matches any one non-empty segment, and the
+/// handler reads it from the request target.
 /// Not thread-safe to modify; immutable once the server starts.
 class Router {
  public:

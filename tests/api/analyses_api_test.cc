@@ -1,0 +1,174 @@
+#include "canaryd/api/analyses_api.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <random>
+
+#include "../server/server_fixture.h"
+
+namespace canaryd::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kRequest = R"json({
+  "canaryConfig": {
+    "name": "checkout",
+    "judge": {"name": "NetflixACAJudge-v1.0", "judgeConfigurations": {}},
+    "templates": {"pods": "namespace=\"${namespace}\",pod=~\"checkout-${scope}-.*\""},
+    "classifier": {"groupWeights": {"latency": 100}},
+    "metrics": [{"name": "latency", "groups": ["latency"], "scopeName": "default",
+                 "analysisConfigurations": {"canary": {"direction": "increase"}},
+                 "query": {"type": "prometheus", "metricName": "latency_seconds",
+                           "customFilterTemplate": "pods"}}]
+  },
+  "scopes": {"default": {
+    "controlScope": {"scope": "baseline", "location": "eu", "step": 60,
+                     "extendedScopeParams": {"namespace": "shop"}},
+    "experimentScope": {"scope": "canary", "location": "eu", "step": 60,
+                        "extendedScopeParams": {"namespace": "shop"}}}},
+  "thresholds": {"pass": 95, "marginal": 75},
+  "lifetime": "PT20M",
+  "interval": "10m",
+  "lookback": "growing",
+  "webhooks": [{"url": "http://127.0.0.1:9/hook", "secret": "s3cret", "headers": {"X-Team": "shop"}}]
+})json";
+
+TEST(ParseAnalysisRequestTest, DecodesEveryField) {
+  auto d = api::ParseAnalysisRequest(kRequest);
+  ASSERT_TRUE(d) << d.error().ToString();
+  EXPECT_EQ(d->config.name, "checkout");
+  EXPECT_EQ(d->scopes.at("default").experiment.scope, "canary");
+  EXPECT_EQ(d->scopes.at("default").control.extended_params.at("namespace"), "shop");
+  EXPECT_EQ(d->step_ms, 60'000);
+  EXPECT_EQ(d->pass, 95);
+  EXPECT_EQ(d->marginal, 75);
+  EXPECT_EQ(d->lifetime_ms, 20 * 60'000);
+  EXPECT_EQ(d->interval_ms, 10 * 60'000);
+  ASSERT_EQ(d->webhooks.size(), 1u);
+  EXPECT_EQ(d->webhooks[0].headers[0].first, "X-Team");
+  auto sliding = api::ParseAnalysisRequest(
+      R"({"canaryConfig": {"metrics": []}, "scopes": {}, "lookback": {"sliding": "10m"}})");
+  ASSERT_FALSE(sliding);  // empty scopes and no metrics, but the lookback itself parsed
+  EXPECT_EQ(sliding.error().ToString().find("lookback"), std::string::npos) << sliding.error().ToString();
+}
+
+TEST(ParseAnalysisRequestTest, ListsEveryProblemWithItsPath) {
+  auto r = api::ParseAnalysisRequest(R"json({
+    "canaryConfig": {"metrics": [{"name": "m", "analysisConfigurations": {"canary": {"direction": "up"}}}]},
+    "scopes": {"default": {"controlScope": {"scope": 7, "step": 60},
+                           "experimentScope": {"scope": "c", "step": 30, "start": "2025-01-01T00:00:00Z"}}},
+    "lifetime": "forever",
+    "lookback": "sideways",
+    "baselineOffset": "5m",
+    "webhooks": [{"secret": "x"}],
+    "colour": "blue"
+  })json");
+  ASSERT_FALSE(r);
+  const std::string text = r.error().ToString();
+  for (const char* expected :
+       {"canaryConfig.metrics[0].analysisConfigurations.canary.direction", "scopes.default.controlScope.scope",
+        "same step", "scopes.default.experimentScope.start", "lifetime: expected a duration",
+        "lookback: expected", "baselineOffset", "webhooks[0].url", "colour: unknown field"}) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << " missing from:\n" << text;
+  }
+  auto syntax = api::ParseAnalysisRequest("{\"scopes\": ");
+  ASSERT_FALSE(syntax);
+  EXPECT_NE(syntax.error().ToString().find("line 1"), std::string::npos) << syntax.error().ToString();
+}
+
+class AnalysesApiTest : public ServerTest {
+ protected:
+  // Three pods per scope report latency at the clock's time; the canary's is `factor` x.
+  void SendLatency(double factor) {
+    prometheus::WriteRequest req;
+    std::normal_distribution<double> noise(0.2, 0.02);
+    for (int pod = 0; pod < 3; ++pod) {
+      for (const char* side : {"baseline", "canary"}) {
+        const double v = noise(rng_) * (side[0] == 'c' ? factor : 1.0);
+        testutil::AddSeries(req,
+                            {{"__name__", "latency_seconds"}, {"namespace", "shop"},
+                             {"pod", std::string("checkout-") + side + "-" + std::to_string(pod)}},
+                            {{clock_.NowMillis(), v}});
+      }
+    }
+    auto client = Client();
+    ASSERT_EQ(client.Post("/api/v1/write", testutil::Snappy(testutil::Encode(req)), V1Headers()).status, 204);
+  }
+  json::value GetJson(const std::string& target, int expected_status = 200) {
+    auto client = Client();
+    const auto r = client.Get(target);
+    EXPECT_EQ(r.status, expected_status) << target << ": " << r.body;
+    EXPECT_EQ(r.Header("content-type"), "application/json");
+    return json::parse(r.body);
+  }
+  std::mt19937_64 rng_{11};
+};
+
+TEST_F(AnalysesApiTest, RejectsInvalidRequestsWith400ListingProblems) {
+  auto client = Client();
+  const auto r = client.Post("/api/v1/analyses", R"({"scopes": 3, "interval": "soon"})",
+                             {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 400);
+  const auto doc = json::parse(r.body);
+  EXPECT_GE(doc.at("problems").as_array().size(), 3u) << r.body;
+  EXPECT_EQ(GetJson("/api/v1/analyses/nope", 404).at("error").as_string(), "no analysis \"nope\"");
+  EXPECT_EQ(client.Post("/api/v1/analyses/nope/verdict", "", {}).status, 405);
+}
+
+TEST_F(AnalysesApiTest, RegressedCanaryFailsAndTheVerdictStays200) {
+  auto client = Client();
+  const auto created = client.Post("/api/v1/analyses", kRequest, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id(json::parse(created.body).at("id").as_string());
+  EXPECT_EQ(created.Header("location"), "/api/v1/analyses/" + id);
+  auto verdict = GetJson("/api/v1/analyses/" + id + "/verdict");
+  EXPECT_EQ(verdict.at("verdict").as_string(), "CONTINUE");
+  EXPECT_FALSE(verdict.at("complete").as_bool());
+  // 12 minutes of data, 15 s apart, the canary 60 % slower.
+  for (int i = 0; i < 12 * 4 + 8; ++i) {
+    clock_.Advance(std::chrono::seconds(15));
+    SendLatency(1.6);
+    service_->Housekeeping();
+  }
+  verdict = GetJson("/api/v1/analyses/" + id + "/verdict");
+  EXPECT_EQ(verdict.at("verdict").as_string(), "FAIL") << verdict;
+  EXPECT_TRUE(verdict.at("complete").as_bool());
+  EXPECT_EQ(verdict.at("score").to_number<double>(), 0);
+  EXPECT_EQ(verdict.at("interval").to_number<int>(), 1);
+  const auto full = GetJson("/api/v1/analyses/" + id);
+  EXPECT_EQ(full.at("history").as_array().size(), 1u);
+  EXPECT_EQ(full.at("judgeResult").at("results").as_array()[0].at("classification").as_string(), "High");
+  EXPECT_EQ(full.at("webhooks").as_array()[0].as_object().count("secret"), 0u);  // never echoed
+  const auto list = GetJson("/api/v1/analyses");
+  ASSERT_EQ(list.at("analyses").as_array().size(), 1u);
+  EXPECT_EQ(list.at("analyses").as_array()[0].at("verdict").as_string(), "FAIL");
+}
+
+TEST_F(AnalysesApiTest, RunningAnalysisShowsStepValuesAndCanBeCancelled) {
+  auto client = Client();
+  const auto created = client.Post("/api/v1/analyses", kRequest, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id(json::parse(created.body).at("id").as_string());
+  for (int i = 0; i < 4 * 4; ++i) {
+    clock_.Advance(std::chrono::seconds(15));
+    SendLatency(1.0);
+    service_->Housekeeping();
+  }
+  const auto full = GetJson("/api/v1/analyses/" + id);
+  const auto& steps = full.at("stepValues").as_array();
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_GE(steps[0].at("values").at("control").as_array().size(), 2u) << full;
+  const auto deleted = client.Get("/api/v1/analyses/" + id);  // keep-alive reuse
+  EXPECT_EQ(deleted.status, 200);
+  testutil::HttpClient del(service_->port());
+  const auto r = del.Raw("DELETE /api/v1/analyses/" + id + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(GetJson("/api/v1/analyses/" + id + "/verdict").at("verdict").as_string(), "CANCELLED");
+  const auto missing = del.Raw("DELETE /api/v1/analyses/nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(missing.status, 404);
+}
+
+}  // namespace
+}  // namespace canaryd::testing
