@@ -12,7 +12,7 @@ cmake --build --preset release -j"$(nproc)" --target canaryd canaryd-loadgen
 
 bin=build/release/src/app/canaryd
 addr=127.0.0.1:9464
-"$bin" serve --config deploy/canaryd.example.yaml &
+"$bin" serve --config deploy/canaryd.example.yaml --data-dir build/data &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
