@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "canaryconfig/json_walk.h"
 #include "canaryd/judge/judge.h"
 #include "canaryd/judge/judge_json.h"
 
@@ -83,7 +84,8 @@ std::string ToJson(const AnalysisStatus& s) {
   json::object o;
   o["version"] = 1;
   o["id"] = s.id;
-  o["canaryConfig"] = json::parse(canaryconfig::SerializeCanaryConfig(d.config));
+  std::string ignored;
+  o["canaryConfig"] = canaryconfig::detail::ParseJson(canaryconfig::SerializeCanaryConfig(d.config), ignored);
   json::object scopes;
   for (const auto& [name, pair] : d.scopes) {
     scopes[name] = json::object{{"controlScope", ScopeToJson(pair.control)},
@@ -128,7 +130,7 @@ std::string ToJson(const AnalysisStatus& s) {
   }
   o["history"] = std::move(history);
   o["latestJudgeResult"] = s.latest_judge_result_json;
-  return json::serialize(o);
+  return canaryconfig::detail::Serialize(o);
 }
 
 Verdict VerdictFromName(std::string_view name) {
@@ -141,11 +143,13 @@ Verdict VerdictFromName(std::string_view name) {
 
 // Throws on malformed files (start-up only).
 AnalysisStatus FromJson(std::string_view text) {
-  const json::value v = json::parse(text);
+  std::string syntax;
+  const json::value v = canaryconfig::detail::ParseJson(text, syntax);  // exact doubles
+  if (!syntax.empty()) throw std::runtime_error(syntax);
   AnalysisStatus s;
   AnalysisDefinition& d = s.definition;
   s.id = json::value_to<std::string>(v.at("id"));
-  auto config = canaryconfig::ParseCanaryConfig(json::serialize(v.at("canaryConfig")));
+  auto config = canaryconfig::ParseCanaryConfig(canaryconfig::detail::Serialize(v.at("canaryConfig")));
   if (!config) throw std::runtime_error("canaryConfig: " + config.error().ToString());
   d.config = std::move(*config);
   for (const auto& [name, pair] : v.at("scopes").as_object()) {

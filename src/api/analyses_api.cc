@@ -138,7 +138,7 @@ http::response<http::string_body> JsonResponse(const server::Request& req, http:
 
 http::response<http::string_body> ErrorResponse(const server::Request& req, http::status status,
                                                 std::string message) {
-  return JsonResponse(req, status, json::serialize(json::object{{"error", message}}));
+  return JsonResponse(req, status, canaryconfig::detail::Serialize(json::object{{"error", message}}));
 }
 
 // The {id} segment of /api/v1/analyses/{id}[/verdict].
@@ -160,7 +160,7 @@ class CreateHandler final : public server::Handler {
     if (!id) return Invalid(req, id.error());
     const std::string location = std::string(kPrefix) + "/" + *id;
     auto res = JsonResponse(req, http::status::created,
-                            json::serialize(json::object{{"id", *id},
+                            canaryconfig::detail::Serialize(json::object{{"id", *id},
                                                          {"status", location},
                                                          {"verdict", location + "/verdict"}}));
     res.set(http::field::location, location);
@@ -174,7 +174,7 @@ class CreateHandler final : public server::Handler {
       problems.push_back(json::object{{"path", p.path}, {"message", p.message}});
     }
     return JsonResponse(req, http::status::bad_request,
-                        json::serialize(json::object{{"error", "invalid analysis request"},
+                        canaryconfig::detail::Serialize(json::object{{"error", "invalid analysis request"},
                                                      {"problems", std::move(problems)}}));
   }
   analysis::AnalysisManager& manager_;
@@ -238,7 +238,7 @@ boost::system::result<analysis::AnalysisDefinition, ConfigErrors> ParseAnalysisR
   const json::object& o = doc.as_object();
   analysis::AnalysisDefinition d;
   if (const json::object* config = Object(o, "canaryConfig", "", p, true)) {
-    auto parsed = canaryconfig::ParseCanaryConfig(json::serialize(*config));
+    auto parsed = canaryconfig::ParseCanaryConfig(canaryconfig::detail::Serialize(*config));
     if (parsed) {
       d.config = std::move(*parsed);
     } else {
@@ -357,7 +357,7 @@ std::string AnalysisToJson(const analysis::AnalysisStatus& s,
   o["intervals"] = s.intervals;
   o["intervalsJudged"] = s.history.size();
   o["score"] = s.history.empty() ? json::value(nullptr) : Nullable(s.history.back().score);
-  if (!full) return json::serialize(o);
+  if (!full) return canaryconfig::detail::Serialize(o);
   const auto& d = s.definition;
   o["thresholds"] = json::object{{"pass", d.pass}, {"marginal", d.marginal}};
   o["lifetimeMillis"] = d.lifetime_ms;
@@ -376,7 +376,8 @@ std::string AnalysisToJson(const analysis::AnalysisStatus& s,
     scopes[name] = json::object{{"controlScope", scope(pair.control)}, {"experimentScope", scope(pair.experiment)}};
   }
   o["scopes"] = std::move(scopes);
-  o["canaryConfig"] = json::parse(canaryconfig::SerializeCanaryConfig(d.config));
+  std::string ignored;
+  o["canaryConfig"] = canaryconfig::detail::ParseJson(canaryconfig::SerializeCanaryConfig(d.config), ignored);
   json::array hooks;
   for (const auto& w : d.webhooks) hooks.push_back(json::object{{"url", w.url}});  // secrets stay in
   o["webhooks"] = std::move(hooks);
@@ -392,8 +393,9 @@ std::string AnalysisToJson(const analysis::AnalysisStatus& s,
                                    {"reason", r.reason}});
   }
   o["history"] = std::move(history);
-  o["judgeResult"] = s.latest_judge_result_json.empty() ? json::value(nullptr)
-                                                        : json::parse(s.latest_judge_result_json);
+  o["judgeResult"] = s.latest_judge_result_json.empty()
+                         ? json::value(nullptr)
+                         : canaryconfig::detail::ParseJson(s.latest_judge_result_json, ignored);
   json::array steps;
   if (step_values != nullptr) {
     for (const auto& pair : *step_values) {
@@ -411,7 +413,7 @@ std::string AnalysisToJson(const analysis::AnalysisStatus& s,
     }
   }
   o["stepValues"] = std::move(steps);
-  return json::serialize(o);
+  return canaryconfig::detail::Serialize(o);
 }
 
 std::string VerdictToJson(const analysis::AnalysisStatus& s) {
@@ -422,7 +424,7 @@ std::string VerdictToJson(const analysis::AnalysisStatus& s) {
   o["interval"] = s.history.size();
   o["intervals"] = s.intervals;
   o["complete"] = s.complete;
-  return json::serialize(o);
+  return canaryconfig::detail::Serialize(o);
 }
 
 void AddAnalysesRoutes(server::Router& router, analysis::AnalysisManager& manager) {

@@ -533,7 +533,7 @@ std::string SerializeCanaryConfig(const CanaryConfig& config) {
                                                  {"marginal", config.score_thresholds->marginal}};
   }
   root["classifier"] = std::move(classifier);
-  return json::serialize(root);
+  return detail::Serialize(root);
 }
 
 std::string_view DirectionName(Direction d) {

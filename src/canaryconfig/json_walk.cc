@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 namespace canaryd::canaryconfig::detail {
 
@@ -163,6 +164,61 @@ std::string_view KindName(const boost::json::value& v) {
       return "an object";
   }
   return "a value";
+}
+
+}  // namespace canaryd::canaryconfig::detail
+
+namespace canaryd::canaryconfig::detail {
+namespace {
+
+void Write(const boost::json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case boost::json::kind::double_: {
+      const double d = v.get_double();
+      if (!std::isfinite(d)) {
+        out += "null";  // JSON has no NaN or infinity
+        return;
+      }
+      char buf[32];
+      const auto r = std::to_chars(buf, buf + sizeof buf, d);
+      out.append(buf, r.ptr);
+      return;
+    }
+    case boost::json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        Write(e, out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case boost::json::kind::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [k, e] : v.get_object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        out += boost::json::serialize(boost::json::string_view(k));
+        out.push_back(':');
+        Write(e, out);
+      }
+      out.push_back('}');
+      return;
+    }
+    default:
+      out += boost::json::serialize(v);
+  }
+}
+
+}  // namespace
+
+std::string Serialize(const boost::json::value& v) {
+  std::string out;
+  Write(v, out);
+  return out;
 }
 
 }  // namespace canaryd::canaryconfig::detail

@@ -18,6 +18,10 @@ std::string Member(std::string_view base, std::string_view key);
 /// `base[index]`.
 std::string Index(std::string_view base, size_t index);
 
+/// Compact JSON text like boost::json::serialize, but doubles in their shortest round-trip form
+/// ("100", "0.1", "1e-300"; Boost 1.81 writes "1E2"), and NaN or infinities as null.
+std::string Serialize(const boost::json::value& v);
+
 /// JSON type name for messages: "a string", "a number", "null", ...
 std::string_view KindName(const boost::json::value& v);
 

@@ -234,7 +234,7 @@ TEST(CanaryConfigTest, SerializeRoundTrips) {
   CanaryConfig c = MustParse(WithCanary(R"({"effectSize": {"measure": "cles"}})"));
   c.judge.tolerance = 0.2;
   const std::string json = SerializeCanaryConfig(c);
-  EXPECT_THAT(json, HasSubstr(R"("judgeConfigurations":{"tolerance":2E-1})"));
+  EXPECT_THAT(json, HasSubstr(R"("judgeConfigurations":{"tolerance":0.2})"));
   EXPECT_THAT(json, HasSubstr(R"("effectSize":{"measure":"cles"})"));  // unset stays unset
   EXPECT_EQ(MustParse(json), c);
 }
