@@ -1,5 +1,7 @@
 #include "canaryd/analysis/analysis_manager.h"
 
+#include "canaryd/analysis/config_store.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,41 +23,8 @@ namespace {
 
 namespace json = boost::json;
 
-std::string NewId() {
-  // 128 random bits as 32 hex digits: unguessable, so ids can appear in URLs given to others.
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                          (static_cast<uint64_t>(std::random_device{}()) << 32));
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
 int64_t EffectiveInterval(const AnalysisDefinition& d) {
   return d.interval_ms <= 0 || d.interval_ms > d.lifetime_ms ? d.lifetime_ms : d.interval_ms;
-}
-
-// Writes `text` to `path` so that a crash leaves either the old file or the new one.
-bool WriteFileAtomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return false;
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return false;
-  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return false;
-  const bool ok = ::fsync(dir) == 0;
-  ::close(dir);
-  return ok;
 }
 
 json::object ScopeToJson(const select::Scope& s) {
@@ -365,7 +334,7 @@ boost::system::result<std::string, canaryconfig::ConfigErrors> AnalysisManager::
   e->status = std::move(s);
   e->window_id = window_id;
   std::lock_guard lock(mu_);
-  e->status.id = NewId();
+  e->status.id = RandomId();
   const std::string id = e->status.id;
   Persist(*e);
   spdlog::info("analysis {} started: {} metrics, {} interval(s), first step {}", id,

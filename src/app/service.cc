@@ -1,6 +1,7 @@
 #include "canaryd/app/service.h"
 
 #include "canaryd/api/analyses_api.h"
+#include "canaryd/api/kayenta_api.h"
 #include "canaryd/ingest/remote_write_handler.h"
 #include "canaryd/server/handlers.h"
 
@@ -35,6 +36,8 @@ Service::Service(config::Config config, const Clock& clock)
   server::AddStandardRoutes(router, *remote_write_, metrics_,
                             [this] { return server_ != nullptr && !server_->stopping(); });
   api::AddAnalysesRoutes(router, *analyses_);
+  configs_ = std::make_unique<analysis::ConfigStore>(clock_, config_.data_dir);
+  api::AddKayentaRoutes(router, *configs_, *analyses_);
   server_ = std::make_unique<server::HttpServer>(config_.server, std::move(router), metrics_);
 }
 

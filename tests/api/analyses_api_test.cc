@@ -172,3 +172,97 @@ TEST_F(AnalysesApiTest, RunningAnalysisShowsStepValuesAndCanBeCancelled) {
 
 }  // namespace
 }  // namespace canaryd::testing
+
+namespace canaryd::testing {
+namespace {
+
+constexpr const char* kKayentaConfig = R"json({
+  "name": "my-test",
+  "applications": ["guestbook"],
+  "judge": {"name": "NetflixACAJudge-v1.0", "judgeConfigurations": {}},
+  "templates": {"pods": "pod=~\"${scope}-.*\""},
+  "classifier": {"groupWeights": {"latency": 100}, "scoreThresholds": {"pass": 90, "marginal": 75}},
+  "metrics": [{"name": "latency", "groups": ["latency"], "scopeName": "default",
+               "analysisConfigurations": {"canary": {"direction": "increase"}},
+               "query": {"type": "prometheus", "metricName": "latency_seconds", "customFilterTemplate": "pods"}}]
+})json";
+
+class KayentaApiTest : public AnalysesApiTest {
+ protected:
+  void Send(double factor) {
+    prometheus::WriteRequest req;
+    std::normal_distribution<double> noise(0.2, 0.02);
+    for (int pod = 0; pod < 3; ++pod) {
+      testutil::AddSeries(req, {{"__name__", "latency_seconds"}, {"pod", "stable-" + std::to_string(pod)}},
+                          {{clock_.NowMillis(), noise(rng_)}});
+      testutil::AddSeries(req, {{"__name__", "latency_seconds"}, {"pod", "canary-" + std::to_string(pod)}},
+                          {{clock_.NowMillis(), noise(rng_) * factor}});
+    }
+    auto client = Client();
+    ASSERT_EQ(client.Post("/api/v1/write", testutil::Snappy(testutil::Encode(req)), V1Headers()).status, 204);
+  }
+};
+
+// The three calls of Argo Rollouts' kayenta provider, with its exact parameters and body shape.
+TEST_F(KayentaApiTest, ArgoRolloutsKayentaProviderFlow) {
+  auto client = Client();
+  const auto created = client.Post("/canaryConfig?configurationAccountName=intuit-kayenta", kKayentaConfig,
+                                   {{"Content-Type", "application/json"}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string config_id(json::parse(created.body).at("canaryConfigId").as_string());
+
+  // 1. GET /canaryConfig?application=...&configurationAccountName=... -> find by name.
+  const auto list = GetJson("/canaryConfig?application=guestbook&configurationAccountName=intuit-kayenta");
+  ASSERT_EQ(list.as_array().size(), 1u);
+  EXPECT_EQ(list.as_array()[0].at("name").as_string(), "my-test");
+  EXPECT_EQ(list.as_array()[0].at("id").as_string(), config_id);
+  EXPECT_TRUE(list.as_array()[0].as_object().contains("updatedTimestampIso"));
+  EXPECT_EQ(GetJson("/canaryConfig?application=other").as_array().size(), 0u);
+
+  // 2. POST /canary/{configId}?... -> exactly 200 with canaryExecutionId.
+  const std::string body = R"json({"scopes": {"default": {
+      "controlScope": {"scope": "stable", "location": "us-west-2", "step": 60,
+                       "start": "2019-03-29T01:08:34Z", "end": "2019-03-29T01:18:34Z"},
+      "experimentScope": {"scope": "canary", "location": "us-west-2", "step": 60,
+                          "start": "2019-03-29T01:08:34Z", "end": "2019-03-29T01:18:34Z"}}},
+      "thresholds": {"pass": 90, "marginal": 75}})json";
+  const auto started = client.Post("/canary/" + config_id +
+                                       "?application=guestbook&metricsAccountName=prom&configurationAccountName="
+                                       "intuit-kayenta&storageAccountName=intuit-kayenta",
+                                   body, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(started.status, 200) << started.body;
+  const std::string exec_id(json::parse(started.body).at("canaryExecutionId").as_string());
+
+  // 3. GET /canary/{id}: complete false while running, then result.judgeResult.score.score.
+  auto status = GetJson("/canary/" + exec_id);
+  EXPECT_FALSE(status.at("complete").as_bool());
+  EXPECT_EQ(status.at("status").as_string(), "running");
+  for (int i = 0; i < 12 * 4; ++i) {
+    clock_.Advance(std::chrono::seconds(15));
+    Send(1.0);
+    service_->Housekeeping();
+  }
+  status = GetJson("/canary/" + exec_id);
+  ASSERT_TRUE(status.at("complete").as_bool()) << status;
+  EXPECT_EQ(status.at("status").as_string(), "succeeded");
+  EXPECT_EQ(status.at("result").at("judgeResult").at("score").at("score").to_number<double>(), 100);
+  EXPECT_EQ(status.at("result").at("judgeResult").at("judgeName").as_string(), "NetflixACAJudge-v1.0");
+  EXPECT_EQ(status.at("canaryConfigId").as_string(), config_id);
+
+  // CRUD: PUT, GET by id, DELETE, 404s.
+  const auto put = client.Raw("PUT /canaryConfig/" + config_id + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                              std::to_string(std::string(kKayentaConfig).size()) + "\r\n\r\n" + kKayentaConfig);
+  EXPECT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(GetJson("/canaryConfig/" + config_id).at("name").as_string(), "my-test");
+  testutil::HttpClient raw(service_->port());
+  EXPECT_EQ(raw.Raw("DELETE /canaryConfig/" + config_id + " HTTP/1.1\r\nHost: x\r\n\r\n").status, 200);
+  GetJson("/canaryConfig/" + config_id, 404);
+  GetJson("/canary/unknown", 404);
+  EXPECT_EQ(client.Post("/canary/unknown", body, {}).status, 404);
+  const auto bad = client.Post("/canaryConfig", R"({"metrics": [{"name": 3}]})", {});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("metrics[0].name"), std::string::npos) << bad.body;
+}
+
+}  // namespace
+}  // namespace canaryd::testing

@@ -10,6 +10,7 @@
 #include "canaryd/series/series_table.h"
 #include "canaryd/server/http_server.h"
 #include "canaryd/analysis/analysis_manager.h"
+#include "canaryd/analysis/config_store.h"
 #include "canaryd/window/window_store.h"
 
 namespace canaryd::app {
@@ -38,6 +39,7 @@ class Service {
   series::SeriesTable& series_table() { return table_; }
   window::WindowStore& windows() { return windows_; }
   analysis::AnalysisManager& analyses() { return *analyses_; }
+  analysis::ConfigStore& canary_configs() { return *configs_; }
   server::HttpServer& http_server() { return *server_; }
 
  private:
@@ -47,6 +49,7 @@ class Service {
   series::SeriesTable table_;
   window::WindowStore windows_;
   std::unique_ptr<analysis::AnalysisManager> analyses_;
+  std::unique_ptr<analysis::ConfigStore> configs_;
   std::chrono::steady_clock::time_point last_expiry_;
   std::unique_ptr<ingest::RemoteWriteHandler> remote_write_;
   std::unique_ptr<server::HttpServer> server_;
