@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
@@ -78,6 +79,9 @@ std::string ToJson(const AnalysisStatus& s) {
     hooks.push_back(json::object{{"url", w.url}, {"secret", w.secret}, {"headers", headers}});
   }
   o["webhooks"] = std::move(hooks);
+  json::object labels;
+  for (const auto& [k, v] : d.labels) labels[k] = v;
+  o["labels"] = std::move(labels);
   o["createdMillis"] = s.created_ms;
   o["startMillis"] = s.start_ms;
   o["intervals"] = s.intervals;
@@ -143,6 +147,9 @@ AnalysisStatus FromJson(std::string_view text) {
       hook.headers.emplace_back(json::value_to<std::string>(h.at(0)), json::value_to<std::string>(h.at(1)));
     }
     d.webhooks.push_back(std::move(hook));
+  }
+  if (const auto* labels = v.as_object().if_contains("labels")) {
+    for (const auto& [k, l] : labels->as_object()) d.labels[std::string(k)] = json::value_to<std::string>(l);
   }
   s.created_ms = v.at("createdMillis").to_number<int64_t>();
   s.start_ms = v.at("startMillis").to_number<int64_t>();
@@ -371,6 +378,22 @@ std::vector<AnalysisStatus> AnalysisManager::List() const {
   std::vector<AnalysisStatus> out;
   for (const auto& [id, e] : entries_) out.push_back(e->status);
   return out;
+}
+
+std::optional<AnalysisStatus> AnalysisManager::FindByLabels(
+    const std::map<std::string, std::string>& labels) const {
+  std::lock_guard lock(mu_);
+  const AnalysisStatus* best = nullptr;
+  for (const auto& [id, e] : entries_) {
+    const auto& have = e->status.definition.labels;
+    const bool all = std::all_of(labels.begin(), labels.end(), [&](const auto& kv) {
+      const auto it = have.find(kv.first);
+      return it != have.end() && it->second == kv.second;
+    });
+    if (all && (best == nullptr || e->status.created_ms > best->created_ms)) best = &e->status;
+  }
+  if (best == nullptr) return std::nullopt;
+  return *best;
 }
 
 std::vector<model::MetricSetPair> AnalysisManager::StepValues(const std::string& id) const {

@@ -116,6 +116,17 @@ std::optional<StoredConfig> ConfigStore::Get(const std::string& id) const {
   return it->second;
 }
 
+std::optional<StoredConfig> ConfigStore::Find(const std::string& id_or_name) const {
+  std::lock_guard lock(mu_);
+  if (const auto it = configs_.find(id_or_name); it != configs_.end()) return it->second;
+  const StoredConfig* best = nullptr;
+  for (const auto& [id, c] : configs_) {
+    if (c.config.name == id_or_name && (best == nullptr || c.updated_ms > best->updated_ms)) best = &c;
+  }
+  if (best == nullptr) return std::nullopt;
+  return *best;
+}
+
 std::vector<StoredConfig> ConfigStore::List(const std::string& application) const {
   std::lock_guard lock(mu_);
   std::vector<StoredConfig> out;

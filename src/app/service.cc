@@ -1,6 +1,7 @@
 #include "canaryd/app/service.h"
 
 #include "canaryd/api/analyses_api.h"
+#include "canaryd/api/flagger_api.h"
 #include "canaryd/api/kayenta_api.h"
 #include "canaryd/ingest/remote_write_handler.h"
 #include "canaryd/server/handlers.h"
@@ -38,6 +39,7 @@ Service::Service(config::Config config, const Clock& clock)
   api::AddAnalysesRoutes(router, *analyses_);
   configs_ = std::make_unique<analysis::ConfigStore>(clock_, config_.data_dir);
   api::AddKayentaRoutes(router, *configs_, *analyses_);
+  api::AddFlaggerRoutes(router, *configs_, *analyses_);
   server_ = std::make_unique<server::HttpServer>(config_.server, std::move(router), metrics_);
 }
 

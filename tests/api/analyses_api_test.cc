@@ -266,3 +266,87 @@ TEST_F(KayentaApiTest, ArgoRolloutsKayentaProviderFlow) {
 
 }  // namespace
 }  // namespace canaryd::testing
+
+namespace canaryd::testing {
+namespace {
+
+constexpr const char* kFlaggerConfig = R"json({
+  "name": "flagger-latency",
+  "judge": {"name": "NetflixACAJudge-v1.0", "judgeConfigurations": {}},
+  "templates": {"app": "app=\"${scope}\",namespace=\"${namespace}\""},
+  "classifier": {"groupWeights": {"latency": 100}},
+  "metrics": [{"name": "latency", "groups": ["latency"], "scopeName": "default",
+               "analysisConfigurations": {"canary": {"direction": "increase"}},
+               "query": {"type": "prometheus", "metricName": "latency_seconds", "customFilterTemplate": "app"}}]
+})json";
+
+// Flagger's CanaryWebhookPayload, as it posts it.
+std::string FlaggerPayload(const std::string& checksum) {
+  return R"({"name":"podinfo","namespace":"test","phase":"Progressing","checksum":")" + checksum +
+         R"(","metadata":{"canaryConfig":"flagger-latency","lifetime":"10m","interval":"5m"}})";
+}
+
+class FlaggerApiTest : public AnalysesApiTest {
+ protected:
+  void Send(double factor) {
+    prometheus::WriteRequest req;
+    std::normal_distribution<double> noise(0.2, 0.02);
+    for (int pod = 0; pod < 3; ++pod) {
+      for (const char* app : {"podinfo-primary", "podinfo"}) {
+        const double v = noise(rng_) * (std::string(app) == "podinfo" ? factor : 1.0);
+        testutil::AddSeries(req, {{"__name__", "latency_seconds"}, {"app", app}, {"namespace", "test"},
+                                  {"pod", std::string(app) + "-" + std::to_string(pod)}},
+                            {{clock_.NowMillis(), v}});
+      }
+    }
+    auto client = Client();
+    ASSERT_EQ(client.Post("/api/v1/write", testutil::Snappy(testutil::Encode(req)), V1Headers()).status, 204);
+  }
+};
+
+TEST_F(FlaggerApiTest, PreRolloutStartsAndRolloutGatesOnTheVerdict) {
+  auto client = Client();
+  ASSERT_EQ(client.Post("/canaryConfig", kFlaggerConfig, {{"Content-Type", "application/json"}}).status, 200);
+  const auto json_headers = std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/json"}};
+
+  auto gate = client.Post("/api/v1/flagger/rollout", FlaggerPayload("85d557f47b"), json_headers);
+  EXPECT_EQ(gate.status, 404) << gate.body;  // no pre-rollout yet: a failed check, explained
+  EXPECT_NE(gate.body.find("pre-rollout"), std::string::npos);
+
+  const auto started = client.Post("/api/v1/flagger/pre-rollout", FlaggerPayload("85d557f47b"), json_headers);
+  ASSERT_EQ(started.status, 200) << started.body;
+  const std::string id(json::parse(started.body).at("analysisId").as_string());
+  const auto again = client.Post("/api/v1/flagger/pre-rollout", FlaggerPayload("85d557f47b"), json_headers);
+  EXPECT_EQ(json::parse(again.body).at("analysisId").as_string(), id);  // idempotent per revision
+
+  gate = client.Post("/api/v1/flagger/rollout", FlaggerPayload("85d557f47b"), json_headers);
+  EXPECT_EQ(gate.status, 200) << gate.body;
+  EXPECT_EQ(json::parse(gate.body).at("verdict").as_string(), "CONTINUE");
+
+  for (int i = 0; i < 7 * 4; ++i) {
+    clock_.Advance(std::chrono::seconds(15));
+    Send(1.6);
+    service_->Housekeeping();
+  }
+  gate = client.Post("/api/v1/flagger/rollout", FlaggerPayload("85d557f47b"), json_headers);
+  EXPECT_EQ(gate.status, 409) << gate.body;
+  EXPECT_EQ(json::parse(gate.body).at("verdict").as_string(), "FAIL");
+  EXPECT_NE(gate.body.find("not above the marginal threshold"), std::string::npos) << gate.body;
+
+  // A new revision (checksum) gets its own analysis.
+  const auto next = client.Post("/api/v1/flagger/pre-rollout", FlaggerPayload("99aa00bb11"), json_headers);
+  ASSERT_EQ(next.status, 200) << next.body;
+  EXPECT_NE(json::parse(next.body).at("analysisId").as_string(), id);
+
+  const auto missing = client.Post("/api/v1/flagger/pre-rollout",
+                                   R"({"name":"x","namespace":"y","checksum":"z","metadata":{}})", json_headers);
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("canaryConfig"), std::string::npos);
+  const auto unknown = client.Post("/api/v1/flagger/pre-rollout",
+                                   R"({"name":"x","namespace":"y","checksum":"z","metadata":{"canaryConfig":"nope"}})",
+                                   json_headers);
+  EXPECT_EQ(unknown.status, 404);
+}
+
+}  // namespace
+}  // namespace canaryd::testing

@@ -66,6 +66,8 @@ struct AnalysisDefinition {
   int64_t min_steps = 3;       // NODATA below this many valued steps per side
   uint64_t seed = 0;           // the judge's tie-breaking noise
   std::vector<Webhook> webhooks;
+  /// Free-form labels (e.g. the Flagger canary an analysis belongs to); persisted, searchable.
+  std::map<std::string, std::string> labels;
 };
 
 /// One judged (or skipped) interval.
@@ -116,6 +118,8 @@ class AnalysisManager {
   bool Cancel(const std::string& id);
   std::optional<AnalysisStatus> Get(const std::string& id) const;
   std::vector<AnalysisStatus> List() const;
+  /// The most recently created analysis whose labels include all of `labels`.
+  std::optional<AnalysisStatus> FindByLabels(const std::map<std::string, std::string>& labels) const;
   /// The step values of a running analysis (empty when complete or unknown).
   std::vector<model::MetricSetPair> StepValues(const std::string& id) const;
 

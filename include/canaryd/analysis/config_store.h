@@ -33,6 +33,8 @@ class ConfigStore {
   bool Update(const std::string& id, canaryconfig::CanaryConfig config);
   bool Delete(const std::string& id);
   std::optional<StoredConfig> Get(const std::string& id) const;
+  /// The config with this id, or else the one with this name (the newest if several).
+  std::optional<StoredConfig> Find(const std::string& id_or_name) const;
   /// All configs, optionally only those listing `application`.
   std::vector<StoredConfig> List(const std::string& application = "") const;
 
