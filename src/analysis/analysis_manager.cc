@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
@@ -277,11 +278,19 @@ std::optional<window::AnalysisId> AnalysisManager::StartWindows(const AnalysisSt
 }
 
 boost::system::result<std::string, canaryconfig::ConfigErrors> AnalysisManager::Create(
-    AnalysisDefinition def) {
+    AnalysisDefinition def, const std::string& requested_id) {
   canaryconfig::ConfigErrors errors;
   auto problem = [&](std::string path, std::string message) {
     errors.problems.push_back({std::move(path), std::move(message)});
   };
+  if (!requested_id.empty() &&
+      (requested_id.size() > 128 ||
+       !std::all_of(requested_id.begin(), requested_id.end(), [](char c) {
+         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+       }) ||
+       requested_id.find("..") != std::string::npos || requested_id.front() == '.')) {
+    problem("id", "must be 1-128 letters, digits, '-', '_' or '.' (not starting with '.')");
+  }
   for (auto& p : canaryconfig::ValidateCanaryConfig(def.config)) {
     p.path = "canaryConfig" + (p.path.empty() ? "" : "." + p.path);
     errors.problems.push_back(std::move(p));
@@ -341,7 +350,12 @@ boost::system::result<std::string, canaryconfig::ConfigErrors> AnalysisManager::
   e->status = std::move(s);
   e->window_id = window_id;
   std::lock_guard lock(mu_);
-  e->status.id = RandomId();
+  if (!requested_id.empty() && entries_.contains(requested_id)) {
+    if (window_id) windows_.RemoveAnalysis(*window_id);
+    errors.problems.push_back({"id", "analysis \"" + requested_id + "\" already exists"});
+    return errors;
+  }
+  e->status.id = requested_id.empty() ? RandomId() : requested_id;
   const std::string id = e->status.id;
   Persist(*e);
   spdlog::info("analysis {} started: {} metrics, {} interval(s), first step {}", id,

@@ -149,6 +149,16 @@ std::string IdOf(const server::Request& req) {
   return std::string(t.substr(0, t.find('/')));
 }
 
+server::Response Invalid(const server::Request& req, const ConfigErrors& errors) {
+  json::array problems;
+  for (const auto& p : errors.problems) {
+    problems.push_back(json::object{{"path", p.path}, {"message", p.message}});
+  }
+  return JsonResponse(req, http::status::bad_request,
+                      canaryconfig::detail::Serialize(
+                          json::object{{"error", "invalid analysis request"}, {"problems", std::move(problems)}}));
+}
+
 class CreateHandler final : public server::Handler {
  public:
   explicit CreateHandler(analysis::AnalysisManager& m) : manager_(m) {}
@@ -158,7 +168,7 @@ class CreateHandler final : public server::Handler {
     if (!def) return Invalid(req, def.error());
     auto id = manager_.Create(std::move(*def));
     if (!id) return Invalid(req, id.error());
-    const std::string location = std::string(kPrefix) + "/" + *id;
+    const std::string location = std::string(kPrefix) + "/" + *id;  // NOLINT
     auto res = JsonResponse(req, http::status::created,
                             canaryconfig::detail::Serialize(json::object{{"id", *id},
                                                          {"status", location},
@@ -168,15 +178,36 @@ class CreateHandler final : public server::Handler {
   }
 
  private:
-  static server::Response Invalid(const server::Request& req, const ConfigErrors& errors) {
-    json::array problems;
-    for (const auto& p : errors.problems) {
-      problems.push_back(json::object{{"path", p.path}, {"message", p.message}});
+  analysis::AnalysisManager& manager_;
+};
+
+// PUT /api/v1/analyses/{id}: idempotent creation with a client-chosen id. The answer is always the
+// verdict document, so Argo Rollouts' web provider can use one PUT metric both to start the
+// analysis (first call) and to poll it (later calls; the body is then ignored).
+class PutHandler final : public server::Handler {
+ public:
+  explicit PutHandler(analysis::AnalysisManager& m) : manager_(m) {}
+  size_t BodyLimit() const override { return 4 << 20; }
+  server::Response Handle(const server::Request& req, server::RequestState&) override {
+    const std::string id = IdOf(req);
+    if (const auto existing = manager_.Get(id)) {
+      return JsonResponse(req, http::status::ok, VerdictToJson(*existing));
     }
-    return JsonResponse(req, http::status::bad_request,
-                        canaryconfig::detail::Serialize(json::object{{"error", "invalid analysis request"},
-                                                     {"problems", std::move(problems)}}));
+    auto def = ParseAnalysisRequest(req.body());
+    if (!def) return Invalid(req, def.error());
+    auto created = manager_.Create(std::move(*def), id);
+    if (!created) {
+      if (const auto raced = manager_.Get(id)) {  // another PUT created it meanwhile
+        return JsonResponse(req, http::status::ok, VerdictToJson(*raced));
+      }
+      return Invalid(req, created.error());
+    }
+    auto res = JsonResponse(req, http::status::created, VerdictToJson(*manager_.Get(id)));
+    res.set(http::field::location, std::string(kPrefix) + "/" + id);
+    return res;
   }
+
+ private:
   analysis::AnalysisManager& manager_;
 };
 
@@ -418,6 +449,7 @@ std::string AnalysisToJson(const analysis::AnalysisStatus& s,
 
 std::string VerdictToJson(const analysis::AnalysisStatus& s) {
   json::object o;
+  o["id"] = s.id;
   o["verdict"] = analysis::VerdictName(s.verdict);
   o["score"] = s.history.empty() ? json::value(nullptr) : Nullable(s.history.back().score);
   o["reason"] = s.reason.empty() ? std::string("waiting for the first interval") : s.reason;
@@ -434,6 +466,7 @@ void AddAnalysesRoutes(server::Router& router, analysis::AnalysisManager& manage
   auto item = std::make_shared<ItemHandler>(manager, false);
   router.Add(http::verb::get, base + "/{id}", item);
   router.Add(http::verb::delete_, base + "/{id}", item);
+  router.Add(http::verb::put, base + "/{id}", std::make_shared<PutHandler>(manager));
   router.Add(http::verb::get, base + "/{id}/verdict", std::make_shared<ItemHandler>(manager, true));
 }
 

@@ -350,3 +350,34 @@ TEST_F(FlaggerApiTest, PreRolloutStartsAndRolloutGatesOnTheVerdict) {
 
 }  // namespace
 }  // namespace canaryd::testing
+
+namespace canaryd::testing {
+namespace {
+
+std::string Put(uint16_t port, const std::string& target, const std::string& body, int& status) {
+  testutil::HttpClient c(port);
+  const auto r = c.Raw("PUT " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+  status = r.status;
+  return r.body;
+}
+
+// One Argo `web` metric with method PUT both starts the analysis and polls it.
+TEST_F(AnalysesApiTest, PutCreatesOnceWithAClientChosenIdThenAnswersTheVerdict) {
+  int status = 0;
+  auto body = Put(service_->port(), "/api/v1/analyses/guestbook-7f9c4d", kRequest, status);
+  EXPECT_EQ(status, 201) << body;
+  EXPECT_EQ(json::parse(body).at("verdict").as_string(), "CONTINUE");
+  EXPECT_EQ(json::parse(body).at("id").as_string(), "guestbook-7f9c4d");
+  body = Put(service_->port(), "/api/v1/analyses/guestbook-7f9c4d", kRequest, status);
+  EXPECT_EQ(status, 200) << body;
+  body = Put(service_->port(), "/api/v1/analyses/guestbook-7f9c4d", "", status);  // body ignored once it exists
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_EQ(GetJson("/api/v1/analyses").at("analyses").as_array().size(), 1u);
+  body = Put(service_->port(), "/api/v1/analyses/bad..id", kRequest, status);
+  EXPECT_EQ(status, 400) << body;
+  EXPECT_NE(body.find("\"path\":\"id\""), std::string::npos) << body;
+}
+
+}  // namespace
+}  // namespace canaryd::testing

@@ -113,7 +113,10 @@ class AnalysisManager {
   void SetListener(Listener* listener);
 
   /// Validates (every problem, with JSON paths), starts the windows, persists; returns the id.
-  boost::system::result<std::string, canaryconfig::ConfigErrors> Create(AnalysisDefinition def);
+  /// `requested_id`: a client-chosen id (letters, digits, '-', '_', '.'; at most 128), for
+  /// idempotent creation; an id already in use is a problem (path "id").
+  boost::system::result<std::string, canaryconfig::ConfigErrors> Create(
+      AnalysisDefinition def, const std::string& requested_id = "");
   /// Cancels a running analysis (verdict CANCELLED; its windows stop). False if unknown.
   bool Cancel(const std::string& id);
   std::optional<AnalysisStatus> Get(const std::string& id) const;
