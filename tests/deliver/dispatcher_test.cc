@@ -371,6 +371,41 @@ TEST_F(DispatcherTest, RestartResumesPendingDeliveries) {
   EXPECT_EQ(delivered_ids, ids);  // same ids as before the restart
 }
 
+TEST_F(DispatcherTest, ConcurrentEnqueuersKeepPerThreadOrder) {
+  receiver_.Start();
+  StartDispatcher();
+  constexpr int kThreads = 4;
+  constexpr int kEach = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string body =
+            "{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}";
+        EXPECT_TRUE(dispatcher_->Enqueue(Ep("/a"), "analysis.interval", body));
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  ASSERT_TRUE(Pump([&] { return dispatcher_->QueueDepth() == 0; }));
+  const auto got = receiver_.Delivered("/a");
+  ASSERT_EQ(got.size(), static_cast<size_t>(kThreads * kEach));
+  // Each enqueuer's deliveries arrive in the order it enqueued them.
+  for (int t = 0; t < kThreads; ++t) {
+    const std::string prefix = "{\"t\":" + std::to_string(t) + ",";
+    int next = 0;
+    for (const auto& body : got) {
+      if (body.starts_with(prefix)) {
+        EXPECT_EQ(body, prefix + "\"i\":" + std::to_string(next) + "}");
+        ++next;
+      }
+    }
+    EXPECT_EQ(next, kEach);
+  }
+}
+
 TEST_F(DispatcherTest, EnqueueValidation) {
   StartDispatcher();
   const Endpoint ok{"http://127.0.0.1:9/hook", "s", {}};
