@@ -406,6 +406,47 @@ TEST_F(DispatcherTest, ConcurrentEnqueuersKeepPerThreadOrder) {
   }
 }
 
+// A listening socket that never accepts: connects complete (kernel backlog), requests are
+// buffered, no response ever comes.
+class BlackHole {
+ public:
+  BlackHole() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {}
+  std::string Url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/a";
+  }
+
+ private:
+  asio::io_context ioc_;
+  asio::ip::tcp::acceptor acceptor_;
+};
+
+TEST_F(DispatcherTest, AttemptTimeoutCountsAsFailure) {
+  BlackHole hole;
+  options_.attempt_timeout = 100ms;
+  StartDispatcher();
+  ASSERT_TRUE(dispatcher_->Enqueue({hole.Url(), "secret-a", {}}, "analysis.interval", "{}"));
+  ASSERT_TRUE(Pump([&] { return metrics_.retried.Value() >= 2; }));
+  EXPECT_EQ(metrics_.delivered.Value(), 0u);
+  EXPECT_EQ(dispatcher_->QueueDepth(), 1u);
+}
+
+TEST_F(DispatcherTest, ShutdownWaitsForInFlightAttemptsOnlyUpToTheDrainTimeout) {
+  BlackHole hole;
+  options_.attempt_timeout = 60s;
+  options_.drain_timeout = 200ms;
+  StartDispatcher();
+  // The attempt starts before the shutdown request is processed (both are posted, in order).
+  ASSERT_TRUE(dispatcher_->Enqueue({hole.Url(), "secret-a", {}}, "analysis.interval", "{}"));
+  const auto start = std::chrono::steady_clock::now();
+  dispatcher_.reset();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 150ms);
+  EXPECT_LT(took, 10s);
+  auto box = Outbox::Open({dir_});
+  ASSERT_TRUE(box);
+  EXPECT_EQ((*box)->PendingCount(), 1u);  // left for the next start
+}
+
 TEST_F(DispatcherTest, EnqueueValidation) {
   StartDispatcher();
   const Endpoint ok{"http://127.0.0.1:9/hook", "s", {}};
