@@ -1,5 +1,7 @@
 #include <canaryd/deliver/dispatcher.h>
 #include <canaryd/deliver/signature.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,11 +11,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <deque>
 #include <map>
@@ -82,21 +88,7 @@ struct AttemptOutcome {
   boost::system::error_code ec;
 };
 
-// One POST over a fresh connection (Connection: close). The stream's expiry bounds the whole
-// attempt after name resolution.
-asio::awaitable<AttemptOutcome> Post(Delivery d, HttpUrl url, std::chrono::milliseconds timeout) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::ip::tcp::resolver resolver(ex);
-  auto [rec, results] = co_await resolver.async_resolve(url.host, url.port, kUseTuple);
-  if (rec) {
-    co_return AttemptOutcome{0, rec};
-  }
-  beast::tcp_stream stream(ex);
-  stream.expires_after(timeout);
-  auto [cec, ep] = co_await stream.async_connect(results, kUseTuple);
-  if (cec) {
-    co_return AttemptOutcome{0, cec};
-  }
+http::request<http::string_body> BuildRequest(Delivery d, const HttpUrl& url) {
   http::request<http::string_body> req{http::verb::post, url.target, 11};
   req.set(http::field::host, url.host_header);
   req.set(http::field::user_agent, "canaryd-webhook/1");
@@ -110,6 +102,12 @@ asio::awaitable<AttemptOutcome> Post(Delivery d, HttpUrl url, std::chrono::milli
   req.keep_alive(false);
   req.body() = std::move(d.body);
   req.prepare_payload();
+  return req;
+}
+
+template <typename Stream>
+asio::awaitable<AttemptOutcome> Exchange(Stream& stream,
+                                         const http::request<http::string_body>& req) {
   auto [wec, wn] = co_await http::async_write(stream, req, kUseTuple);
   if (wec) {
     co_return AttemptOutcome{0, wec};
@@ -118,12 +116,65 @@ asio::awaitable<AttemptOutcome> Post(Delivery d, HttpUrl url, std::chrono::milli
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);  // the body is ignored; do not let a receiver make us buffer much
   auto [rdec, rn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-  boost::system::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   if (rdec && !parser.is_header_done()) {
     co_return AttemptOutcome{0, rdec};
   }
   co_return AttemptOutcome{static_cast<int>(parser.get().result_int()), {}};
+}
+
+// One POST over a fresh connection (Connection: close). The stream's expiry bounds the whole
+// attempt after name resolution: connect, TLS handshake, write and read.
+asio::awaitable<AttemptOutcome> Post(Delivery d, HttpUrl url, std::chrono::milliseconds timeout,
+                                     asio::ssl::context& tls) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(ex);
+  auto [rec, results] = co_await resolver.async_resolve(url.host, url.port, kUseTuple);
+  if (rec) {
+    co_return AttemptOutcome{0, rec};
+  }
+  const auto req = BuildRequest(std::move(d), url);
+  boost::system::error_code ignored;
+  if (!url.tls) {
+    beast::tcp_stream stream(ex);
+    stream.expires_after(timeout);
+    auto [cec, ep] = co_await stream.async_connect(results, kUseTuple);
+    if (cec) {
+      co_return AttemptOutcome{0, cec};
+    }
+    const AttemptOutcome out = co_await Exchange(stream, req);
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    co_return out;
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(ex, tls);
+  auto& tcp = beast::get_lowest_layer(stream);
+  tcp.expires_after(timeout);
+  auto [cec, ep] = co_await tcp.async_connect(results, kUseTuple);
+  if (cec) {
+    co_return AttemptOutcome{0, cec};
+  }
+  // SNI only for names (RFC 6066 forbids IP literals); the certificate is checked against the
+  // URL's host either way.
+  boost::system::error_code not_ip;
+  asio::ip::make_address(url.host, not_ip);
+  if (not_ip && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+    co_return AttemptOutcome{0, boost::system::error_code(static_cast<int>(ERR_get_error()),
+                                                          asio::error::get_ssl_category())};
+  }
+  boost::system::error_code vec;
+  stream.set_verify_callback(asio::ssl::host_name_verification(url.host), vec);
+  if (vec) {
+    co_return AttemptOutcome{0, vec};
+  }
+  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kUseTuple);
+  if (hec) {
+    co_return AttemptOutcome{0, hec};
+  }
+  const AttemptOutcome out = co_await Exchange(stream, req);
+  // The status is already known; a receiver that skips close_notify must not turn it into a
+  // failure, so the shutdown's result is ignored.
+  auto [sec] = co_await stream.async_shutdown(kUseTuple);
+  (void)sec;
+  co_return out;
 }
 
 std::string NewDeliveryId() {
@@ -156,13 +207,15 @@ result<HttpUrl> ParseHttpUrl(std::string_view url) {
   for (char& c : scheme) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  if (scheme != "http") {
+  HttpUrl out;
+  if (scheme == "https") {
+    out.tls = true;
+  } else if (scheme != "http") {
     return DeliverErrc::kUnsupportedScheme;
   }
   std::string_view rest = url.substr(scheme_end + 3);
   const auto slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
-  HttpUrl out;
   out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (out.target.front() == '?') {
     out.target.insert(0, "/");
@@ -197,7 +250,7 @@ result<HttpUrl> ParseHttpUrl(std::string_view url) {
     return DeliverErrc::kBadUrl;
   }
   if (port.empty()) {
-    out.port = "80";
+    out.port = out.tls ? "443" : "80";
   } else {
     if (port.size() > 5 ||
         !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
@@ -212,11 +265,12 @@ result<HttpUrl> ParseHttpUrl(std::string_view url) {
 class DispatcherImpl {
  public:
   DispatcherImpl(DispatcherOptions options, const Clock& clock, DeliverMetrics& metrics,
-                 std::unique_ptr<Outbox> outbox)
+                 std::unique_ptr<Outbox> outbox, asio::ssl::context tls)
       : options_(std::move(options)),
         clock_(clock),
         metrics_(metrics),
         outbox_(std::move(outbox)),
+        tls_(std::move(tls)),
         rng_(options_.rng_seed != 0 ? options_.rng_seed : std::random_device{}()),
         wake_timer_(ioc_),
         drain_timer_(ioc_),
@@ -368,7 +422,7 @@ class DispatcherImpl {
     lane.in_flight = true;
     ++in_flight_;
     asio::co_spawn(
-        ioc_, Post(lane.queue.front(), *parsed, options_.attempt_timeout),
+        ioc_, Post(lane.queue.front(), *parsed, options_.attempt_timeout, tls_),
         [this, url](std::exception_ptr ep, AttemptOutcome out) { OnAttemptDone(url, ep, out); });
   }
 
@@ -432,6 +486,7 @@ class DispatcherImpl {
   const Clock& clock_;
   DeliverMetrics& metrics_;
   std::unique_ptr<Outbox> outbox_;
+  asio::ssl::context tls_;  // shared by all https attempts; only used on the delivery thread
 
   std::mutex enqueue_mu_;
   bool stopping_enqueue_ = false;  // guarded by enqueue_mu_
@@ -454,13 +509,34 @@ class DispatcherImpl {
 result<std::unique_ptr<Dispatcher>> Dispatcher::Create(DispatcherOptions options,
                                                        const Clock& clock,
                                                        DeliverMetrics& metrics) {
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  boost::system::error_code ec;
+  tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1,
+                  ec);
+  if (!ec) {
+    tls.set_verify_mode(asio::ssl::verify_peer, ec);
+  }
+  if (!ec) {
+    if (options.ca_file.empty()) {
+      tls.set_default_verify_paths(ec);
+    } else {
+      tls.load_verify_file(options.ca_file.string(), ec);
+    }
+  }
+  if (ec) {
+    spdlog::error("webhook dispatcher: TLS setup (CA file '{}'): {}", options.ca_file.string(),
+                  ec.message());
+    return DeliverErrc::kTlsSetup;
+  }
   auto outbox = Outbox::Open({options.data_dir, options.compaction_bytes});
   if (!outbox) {
     return outbox.error();
   }
   metrics.corrupt_records.Inc((*outbox)->corrupt_records());
-  return std::unique_ptr<Dispatcher>(new Dispatcher(
-      std::make_unique<DispatcherImpl>(std::move(options), clock, metrics, std::move(*outbox))));
+  return std::unique_ptr<Dispatcher>(new Dispatcher(std::make_unique<DispatcherImpl>(
+      std::move(options), clock, metrics, std::move(*outbox), std::move(tls))));
 }
 
 Dispatcher::Dispatcher(std::unique_ptr<DispatcherImpl> impl) : impl_(std::move(impl)) {}

@@ -13,9 +13,9 @@ class DeliverCategoryImpl final : public boost::system::error_category {
       case DeliverErrc::kOk:
         return "ok";
       case DeliverErrc::kBadUrl:
-        return "webhook url is not http://host[:port][/path]";
+        return "webhook url is not http(s)://host[:port][/path]";
       case DeliverErrc::kUnsupportedScheme:
-        return "webhook url scheme not supported (only http://; https is not implemented)";
+        return "webhook url scheme not supported (only http:// and https://)";
       case DeliverErrc::kBadHeader:
         return "invalid webhook header or event name";
       case DeliverErrc::kIo:
@@ -26,6 +26,8 @@ class DeliverCategoryImpl final : public boost::system::error_category {
         return "webhook outbox record too large";
       case DeliverErrc::kShuttingDown:
         return "webhook dispatcher is shutting down";
+      case DeliverErrc::kTlsSetup:
+        return "webhook TLS client setup failed (CA file or trust store)";
     }
     return "unknown deliver error";
   }

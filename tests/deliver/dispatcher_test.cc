@@ -5,15 +5,22 @@
 #include <canaryd/deliver/outbox.h>
 #include <canaryd/deliver/signature.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -41,7 +48,9 @@ class Receiver {
     bool signature_ok = false;
   };
 
-  explicit Receiver(std::map<std::string, std::string> secrets) : secrets_(std::move(secrets)) {}
+  // With `tls`, the receiver speaks HTTPS with that server context.
+  explicit Receiver(std::map<std::string, std::string> secrets, asio::ssl::context* tls = nullptr)
+      : secrets_(std::move(secrets)), tls_(tls) {}
   ~Receiver() { Stop(); }
 
   void Start(unsigned short port = 0) {
@@ -72,7 +81,7 @@ class Receiver {
 
   unsigned short port() const { return port_; }
   std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
   }
   void SetStatus(int status) {
     std::lock_guard lock(mu_);
@@ -112,10 +121,27 @@ class Receiver {
   }
 
   void Serve(asio::ip::tcp::socket socket) {
+    boost::system::error_code ec;
+    if (tls_ == nullptr) {
+      Handle(socket);
+      socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      return;
+    }
+    asio::ssl::stream<asio::ip::tcp::socket&> stream(socket, *tls_);
+    stream.handshake(asio::ssl::stream_base::server, ec);
+    if (ec) {
+      return;  // e.g. the client rejected our certificate
+    }
+    Handle(stream);
+    stream.shutdown(ec);
+  }
+
+  template <typename Stream>
+  void Handle(Stream& stream) {
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
     boost::system::error_code ec;
-    http::read(socket, buffer, req, ec);
+    http::read(stream, buffer, req, ec);
     if (ec) {
       return;
     }
@@ -147,11 +173,11 @@ class Receiver {
     }
     res.keep_alive(false);
     res.prepare_payload();
-    http::write(socket, res, ec);
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    http::write(stream, res, ec);
   }
 
   const std::map<std::string, std::string> secrets_;
+  asio::ssl::context* const tls_;
   asio::io_context ioc_;
   std::optional<asio::ip::tcp::acceptor> acceptor_;
   std::thread thread_;
@@ -161,6 +187,51 @@ class Receiver {
   int status_ = 200;
   std::vector<Request> requests_;
 };
+
+// A self-signed P-256 certificate for 127.0.0.1 (IP SAN), as PEM.
+struct TestCert {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+std::string BioToString(BIO* bio) {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
+TestCert MakeSelfSignedCert() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("canaryd-test"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+  X509_add_ext(x, san, -1);
+  X509_EXTENSION_free(san);
+  X509_sign(x, key, EVP_sha256());
+  TestCert out;
+  BIO* cert_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cert_bio, x);
+  out.cert_pem = BioToString(cert_bio);
+  BIO* key_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  out.key_pem = BioToString(key_bio);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return out;
+}
 
 // Collapses consecutive duplicates (at-least-once may repeat the delivery in flight).
 std::vector<std::string> Dedup(const std::vector<std::string>& v) {
@@ -447,10 +518,75 @@ TEST_F(DispatcherTest, ShutdownWaitsForInFlightAttemptsOnlyUpToTheDrainTimeout) 
   EXPECT_EQ((*box)->PendingCount(), 1u);  // left for the next start
 }
 
+class HttpsTest : public DispatcherTest {
+ protected:
+  void SetUp() override {
+    DispatcherTest::SetUp();
+    const TestCert cert = MakeSelfSignedCert();
+    server_tls_.use_certificate_chain(asio::buffer(cert.cert_pem));
+    server_tls_.use_private_key(asio::buffer(cert.key_pem), asio::ssl::context::pem);
+    fs::create_directories(dir_);
+    ca_file_ = dir_ / "ca.pem";
+    std::ofstream(ca_file_) << cert.cert_pem;
+    tls_receiver_.Start();
+  }
+  void TearDown() override {
+    dispatcher_.reset();
+    tls_receiver_.Stop();
+    DispatcherTest::TearDown();
+  }
+
+  asio::ssl::context server_tls_{asio::ssl::context::tls_server};
+  Receiver tls_receiver_{secrets_, &server_tls_};
+  fs::path ca_file_;
+};
+
+TEST_F(HttpsTest, DeliversOverTlsWithConfiguredCa) {
+  options_.ca_file = ca_file_;
+  StartDispatcher();
+  const std::string url = tls_receiver_.Url("/a");
+  ASSERT_TRUE(url.starts_with("https://"));
+  ASSERT_TRUE(dispatcher_->Enqueue({url, "secret-a", {{"X-Team", "payments"}}},
+                                   "analysis.completed", "{\"verdict\":\"PASS\"}"));
+  ASSERT_TRUE(Pump([&] { return metrics_.delivered.Value() == 1; }));
+  const auto requests = tls_receiver_.Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_TRUE(requests[0].signature_ok);
+  EXPECT_EQ(requests[0].event, "analysis.completed");
+  EXPECT_EQ(requests[0].team, "payments");
+}
+
+TEST_F(HttpsTest, UntrustedCertificateFailsAndIsRetried) {
+  // The system trust store does not know the test's self-signed certificate.
+  StartDispatcher();
+  ASSERT_TRUE(dispatcher_->Enqueue({tls_receiver_.Url("/a"), "secret-a", {}}, "e", "{}"));
+  ASSERT_TRUE(Pump([&] { return metrics_.retried.Value() >= 2; }));
+  EXPECT_EQ(metrics_.delivered.Value(), 0u);
+  EXPECT_TRUE(tls_receiver_.Requests().empty());
+}
+
+TEST_F(HttpsTest, CertificateForAnotherHostIsRejected) {
+  // Trusted CA, but the certificate names 127.0.0.1 and the URL says localhost.
+  options_.ca_file = ca_file_;
+  StartDispatcher();
+  const std::string url = "https://localhost:" + std::to_string(tls_receiver_.port()) + "/a";
+  ASSERT_TRUE(dispatcher_->Enqueue({url, "secret-a", {}}, "e", "{}"));
+  ASSERT_TRUE(Pump([&] { return metrics_.retried.Value() >= 2; }));
+  EXPECT_EQ(metrics_.delivered.Value(), 0u);
+  EXPECT_TRUE(tls_receiver_.Requests().empty());
+}
+
+TEST_F(HttpsTest, MissingCaFileFailsCreate) {
+  options_.ca_file = dir_ / "missing.pem";
+  auto d = Dispatcher::Create(options_, clock_, metrics_);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error(), make_error_code(DeliverErrc::kTlsSetup));
+}
+
 TEST_F(DispatcherTest, EnqueueValidation) {
   StartDispatcher();
   const Endpoint ok{"http://127.0.0.1:9/hook", "s", {}};
-  EXPECT_EQ(dispatcher_->Enqueue({"https://example.com/hook", "s", {}}, "e", "{}").error(),
+  EXPECT_EQ(dispatcher_->Enqueue({"ftp://example.com/hook", "s", {}}, "e", "{}").error(),
             make_error_code(DeliverErrc::kUnsupportedScheme));
   EXPECT_EQ(dispatcher_->Enqueue({"example.com/hook", "s", {}}, "e", "{}").error(),
             make_error_code(DeliverErrc::kBadUrl));
@@ -477,6 +613,10 @@ TEST(ParseHttpUrlTest, Forms) {
   EXPECT_EQ(u->port, "8080");
   EXPECT_EQ(u->target, "/a/b?x=1");
   EXPECT_EQ(u->host_header, "10.0.0.1:8080");
+  u = ParseHttpUrl("https://hooks.example.com/x");
+  ASSERT_TRUE(u);
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->port, "443");
   u = ParseHttpUrl("http://[::1]:9000/h");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->host, "::1");

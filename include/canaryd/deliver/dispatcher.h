@@ -44,6 +44,9 @@ struct DispatcherOptions {
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(5);     // at destruction
   uint64_t compaction_bytes = 4u << 20;
   uint64_t rng_seed = 0;  // jitter RNG seed; 0 = from std::random_device
+  // PEM file of CA certificates trusted for https:// webhooks; empty = the system trust store.
+  // The server certificate must chain to one of them and match the URL's host (name or IP SAN).
+  std::filesystem::path ca_file;
 };
 
 /// The module's metrics. Create one per MetricsRegistry and share it across dispatcher restarts
@@ -68,7 +71,8 @@ class DispatcherImpl;
 class Dispatcher {
  public:
   /// Opens the outbox in options.data_dir, starts the delivery thread and resumes every pending
-  /// delivery. Errors: DeliverErrc::kIo when the outbox cannot be opened.
+  /// delivery. Errors: DeliverErrc::kIo when the outbox cannot be opened, kTlsSetup when
+  /// options.ca_file (or the system trust store) cannot be loaded.
   static boost::system::result<std::unique_ptr<Dispatcher>> Create(DispatcherOptions options,
                                                                    const Clock& clock,
                                                                    DeliverMetrics& metrics);
@@ -78,8 +82,8 @@ class Dispatcher {
 
   /// Validates, assigns a delivery id, appends to the outbox (fsync'd) and wakes the delivery
   /// thread. Returns the delivery id (X-Canaryd-Delivery).
-  /// Errors: kBadUrl, kUnsupportedScheme (https), kBadHeader (CR/LF/NUL in a header or event,
-  /// or a header the dispatcher sets itself), kIo, kShuttingDown.
+  /// Errors: kBadUrl, kUnsupportedScheme (not http/https), kBadHeader (CR/LF/NUL in a header or
+  /// event, or a header the dispatcher sets itself), kIo, kShuttingDown.
   boost::system::result<std::string> Enqueue(const Endpoint& endpoint, std::string_view event,
                                              std::string body);
 
@@ -95,10 +99,11 @@ class Dispatcher {
   std::unique_ptr<DispatcherImpl> impl_;
 };
 
-/// A parsed http:// URL (exposed for tests).
+/// A parsed http:// or https:// URL (exposed for tests).
 struct HttpUrl {
+  bool tls = false;         // https
   std::string host;         // without brackets for IPv6 literals
-  std::string port;         // "80" if absent
+  std::string port;         // "80" (http) or "443" (https) if absent
   std::string target;       // path and query, "/" if absent
   std::string host_header;  // Host header value
 };

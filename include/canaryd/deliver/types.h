@@ -14,7 +14,7 @@ namespace canaryd::deliver {
 /// Where a webhook goes. Two endpoints with the same `url` share one ordered lane: deliveries to
 /// a URL are attempted strictly one after the other, in enqueue order.
 struct Endpoint {
-  std::string url;     // http://host[:port][/path]; https is rejected (see docs/webhooks.md)
+  std::string url;     // http:// or https://host[:port][/path]
   std::string secret;  // HMAC-SHA256 key for X-Canaryd-Signature
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
 
@@ -43,12 +43,13 @@ enum class Completion : uint8_t {
 enum class DeliverErrc {
   kOk = 0,
   kBadUrl,             // not an http://host[:port][/path] URL
-  kUnsupportedScheme,  // https:// (not implemented) or any other scheme
+  kUnsupportedScheme,  // a scheme other than http and https
   kBadHeader,          // header name/value or event with CR, LF, NUL, or an empty/invalid name
   kIo,                 // outbox file I/O failed (see the log for errno)
   kCorruptRecord,      // outbox record fails its checksum or does not decode
   kRecordTooLarge,     // outbox record over kMaxRecordBytes
   kShuttingDown,       // the dispatcher is being destroyed
+  kTlsSetup,           // the TLS client context (CA file or system trust store) failed to load
 };
 
 const boost::system::error_category& DeliverCategory() noexcept;
