@@ -394,6 +394,9 @@ class DispatcherImpl {
       }
       if (lane.next_due_ms <= now) {
         StartAttempt(url, lane);
+        if (!lane.in_flight) {  // the URL did not parse: StartAttempt postponed it
+          earliest = std::min(earliest, lane.next_due_ms);
+        }
       } else {
         // Also wake when the front delivery expires, so the drop is not late by a backoff.
         earliest = std::min({earliest, lane.next_due_ms,
