@@ -26,6 +26,8 @@ class DeliverCategoryImpl final : public boost::system::error_category {
         return "webhook outbox record too large";
       case DeliverErrc::kShuttingDown:
         return "webhook dispatcher is shutting down";
+      case DeliverErrc::kLocked:
+        return "webhook outbox directory is in use by another process";
       case DeliverErrc::kTlsSetup:
         return "webhook TLS client setup failed (CA file or trust store)";
     }

@@ -2,6 +2,7 @@
 #include <canaryd/deliver/outbox_record.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +57,9 @@ Outbox::~Outbox() {
   if (fd_ >= 0) {
     ::close(fd_);
   }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);  // releases the flock
+  }
 }
 
 result<std::unique_ptr<Outbox>> Outbox::Open(const OutboxOptions& options) {
@@ -74,6 +78,18 @@ result<std::unique_ptr<Outbox>> Outbox::Open(const OutboxOptions& options) {
 
 result<void> Outbox::Replay() {
   std::lock_guard lock(mu_);
+  // A separate lock file, because compaction replaces outbox.log (a lock on it would go with the
+  // old inode). Two processes appending to one log would interleave and corrupt it.
+  const std::filesystem::path lock_path = options_.dir / "outbox.lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) {
+    return IoError("open", lock_path);
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    spdlog::error("webhook outbox {}: in use by another process or Outbox (flock: {})",
+                  options_.dir.string(), std::strerror(errno));
+    return DeliverErrc::kLocked;
+  }
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     return IoError("open", path_);

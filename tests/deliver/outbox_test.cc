@@ -173,5 +173,14 @@ TEST_F(OutboxTest, CompactionKeepsOnlyPendingAndSequences) {
   EXPECT_EQ(next->seq, 50u);
 }
 
+TEST_F(OutboxTest, SecondOpenOfTheSameDirectoryIsRefused) {
+  auto box = Open();
+  auto second = Outbox::Open({dir_});
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error(), make_error_code(DeliverErrc::kLocked));
+  box.reset();
+  EXPECT_TRUE(Outbox::Open({dir_}));  // released with the first
+}
+
 }  // namespace
 }  // namespace canaryd::deliver

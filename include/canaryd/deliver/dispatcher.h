@@ -71,7 +71,8 @@ class DispatcherImpl;
 class Dispatcher {
  public:
   /// Opens the outbox in options.data_dir, starts the delivery thread and resumes every pending
-  /// delivery. Errors: DeliverErrc::kIo when the outbox cannot be opened, kTlsSetup when
+  /// delivery. Errors: DeliverErrc::kIo when the outbox cannot be opened, kLocked when another
+  /// dispatcher or process uses data_dir, kTlsSetup when
   /// options.ca_file (or the system trust store) cannot be loaded.
   static boost::system::result<std::unique_ptr<Dispatcher>> Create(DispatcherOptions options,
                                                                    const Clock& clock,

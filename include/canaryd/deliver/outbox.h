@@ -34,8 +34,10 @@ struct OutboxOptions {
 /// Thread-safe: every method may be called from any thread.
 class Outbox {
  public:
-  /// Opens (creating if needed) `options.dir`/outbox.log and replays it.
-  /// Errors: DeliverErrc::kIo if the directory or file cannot be created, read or truncated.
+  /// Opens (creating if needed) `options.dir`/outbox.log and replays it. Holds an exclusive
+  /// flock on `options.dir`/outbox.lock until destroyed.
+  /// Errors: DeliverErrc::kIo if the directory or file cannot be created, read or truncated;
+  /// kLocked if another Outbox (in this or another process) has the directory open.
   static boost::system::result<std::unique_ptr<Outbox>> Open(const OutboxOptions& options);
   ~Outbox();
   Outbox(const Outbox&) = delete;
@@ -73,6 +75,7 @@ class Outbox {
   uint64_t corrupt_records_ = 0;  // set once in Open
 
   mutable std::mutex mu_;
+  int lock_fd_ = -1;  // holds flock(LOCK_EX) on outbox.lock for the Outbox's lifetime
   int fd_ = -1;
   uint64_t bytes_ = 0;
   uint64_t compact_at_ = 0;

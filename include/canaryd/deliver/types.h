@@ -49,6 +49,7 @@ enum class DeliverErrc {
   kCorruptRecord,      // outbox record fails its checksum or does not decode
   kRecordTooLarge,     // outbox record over kMaxRecordBytes
   kShuttingDown,       // the dispatcher is being destroyed
+  kLocked,             // the outbox directory is in use by another Outbox (flock)
   kTlsSetup,           // the TLS client context (CA file or system trust store) failed to load
 };
 
