@@ -159,14 +159,29 @@ server::Response Invalid(const server::Request& req, const ConfigErrors& errors)
                           json::object{{"error", "invalid analysis request"}, {"problems", std::move(problems)}}));
 }
 
+// A request naming a stored config (canaryConfigId) gets that config; false (and a 400) if none.
+bool ResolveConfig(AnalysisRequest& r, const analysis::ConfigStore& configs, ConfigErrors& errors) {
+  if (r.canary_config_id.empty()) return true;
+  const auto stored = configs.Find(r.canary_config_id);
+  if (!stored) {
+    errors.problems.push_back(
+        {"canaryConfigId", "no stored canary config with id or name \"" + r.canary_config_id + "\""});
+    return false;
+  }
+  r.definition.config = stored->config;
+  return true;
+}
+
 class CreateHandler final : public server::Handler {
  public:
-  explicit CreateHandler(analysis::AnalysisManager& m) : manager_(m) {}
+  CreateHandler(analysis::AnalysisManager& m, const analysis::ConfigStore& c) : manager_(m), configs_(c) {}
   size_t BodyLimit() const override { return 4 << 20; }
   server::Response Handle(const server::Request& req, server::RequestState&) override {
     auto def = ParseAnalysisRequest(req.body());
     if (!def) return Invalid(req, def.error());
-    auto id = manager_.Create(std::move(*def));
+    ConfigErrors unresolved;
+    if (!ResolveConfig(*def, configs_, unresolved)) return Invalid(req, unresolved);
+    auto id = manager_.Create(std::move(def->definition));
     if (!id) return Invalid(req, id.error());
     const std::string location = std::string(kPrefix) + "/" + *id;  // NOLINT
     auto res = JsonResponse(req, http::status::created,
@@ -179,6 +194,7 @@ class CreateHandler final : public server::Handler {
 
  private:
   analysis::AnalysisManager& manager_;
+  const analysis::ConfigStore& configs_;
 };
 
 // PUT /api/v1/analyses/{id}: idempotent creation with a client-chosen id. The answer is always the
@@ -186,7 +202,7 @@ class CreateHandler final : public server::Handler {
 // analysis (first call) and to poll it (later calls; the body is then ignored).
 class PutHandler final : public server::Handler {
  public:
-  explicit PutHandler(analysis::AnalysisManager& m) : manager_(m) {}
+  PutHandler(analysis::AnalysisManager& m, const analysis::ConfigStore& c) : manager_(m), configs_(c) {}
   size_t BodyLimit() const override { return 4 << 20; }
   server::Response Handle(const server::Request& req, server::RequestState&) override {
     const std::string id = IdOf(req);
@@ -195,7 +211,9 @@ class PutHandler final : public server::Handler {
     }
     auto def = ParseAnalysisRequest(req.body());
     if (!def) return Invalid(req, def.error());
-    auto created = manager_.Create(std::move(*def), id);
+    ConfigErrors unresolved;
+    if (!ResolveConfig(*def, configs_, unresolved)) return Invalid(req, unresolved);
+    auto created = manager_.Create(std::move(def->definition), id);
     if (!created) {
       if (const auto raced = manager_.Get(id)) {  // another PUT created it meanwhile
         return JsonResponse(req, http::status::ok, VerdictToJson(*raced));
@@ -209,6 +227,7 @@ class PutHandler final : public server::Handler {
 
  private:
   analysis::AnalysisManager& manager_;
+  const analysis::ConfigStore& configs_;
 };
 
 class ListHandler final : public server::Handler {
@@ -253,8 +272,7 @@ class ItemHandler final : public server::Handler {
 
 }  // namespace
 
-boost::system::result<analysis::AnalysisDefinition, ConfigErrors> ParseAnalysisRequest(
-    std::string_view body) {
+boost::system::result<AnalysisRequest, ConfigErrors> ParseAnalysisRequest(std::string_view body) {
   Problems p;
   std::string syntax;
   const json::value doc = canaryconfig::detail::ParseJson(body, syntax);
@@ -267,8 +285,21 @@ boost::system::result<analysis::AnalysisDefinition, ConfigErrors> ParseAnalysisR
     return p.Take();
   }
   const json::object& o = doc.as_object();
-  analysis::AnalysisDefinition d;
-  if (const json::object* config = Object(o, "canaryConfig", "", p, true)) {
+  AnalysisRequest request;
+  analysis::AnalysisDefinition& d = request.definition;
+  const json::value* config_id = o.if_contains("canaryConfigId");
+  if (config_id != nullptr && !config_id->is_null()) {
+    if (!config_id->is_string() || config_id->as_string().empty()) {
+      p.Add("canaryConfigId", "expected the id or name of a stored canary config");
+    } else if (o.contains("canaryConfig")) {
+      p.Add("canaryConfigId", "give either canaryConfig (inline) or canaryConfigId, not both");
+    } else {
+      request.canary_config_id = std::string(config_id->as_string());  // resolved by the handler
+    }
+  }
+  if (const json::object* config = !request.canary_config_id.empty()
+                                       ? nullptr
+                                       : Object(o, "canaryConfig", "", p, true)) {
     auto parsed = canaryconfig::ParseCanaryConfig(canaryconfig::detail::Serialize(*config));
     if (parsed) {
       d.config = std::move(*parsed);
@@ -362,7 +393,7 @@ boost::system::result<analysis::AnalysisDefinition, ConfigErrors> ParseAnalysisR
       }
     }
   }
-  static const char* kKnown[] = {"canaryConfig", "scopes", "thresholds", "lifetime", "interval",
+  static const char* kKnown[] = {"canaryConfig", "canaryConfigId", "scopes", "thresholds", "lifetime", "interval",
                                  "beginAfter", "baselineOffset", "lookback", "minSteps", "seed",
                                  "webhooks"};
   for (const auto& [k, v] : o) {
@@ -371,7 +402,7 @@ boost::system::result<analysis::AnalysisDefinition, ConfigErrors> ParseAnalysisR
     }
   }
   if (!p.empty()) return p.Take();
-  return d;
+  return request;
 }
 
 std::string AnalysisToJson(const analysis::AnalysisStatus& s,
@@ -459,14 +490,15 @@ std::string VerdictToJson(const analysis::AnalysisStatus& s) {
   return canaryconfig::detail::Serialize(o);
 }
 
-void AddAnalysesRoutes(server::Router& router, analysis::AnalysisManager& manager) {
+void AddAnalysesRoutes(server::Router& router, analysis::AnalysisManager& manager,
+                       const analysis::ConfigStore& configs) {
   const std::string base(kPrefix);
-  router.Add(http::verb::post, base, std::make_shared<CreateHandler>(manager));
+  router.Add(http::verb::post, base, std::make_shared<CreateHandler>(manager, configs));
   router.Add(http::verb::get, base, std::make_shared<ListHandler>(manager));
   auto item = std::make_shared<ItemHandler>(manager, false);
   router.Add(http::verb::get, base + "/{id}", item);
   router.Add(http::verb::delete_, base + "/{id}", item);
-  router.Add(http::verb::put, base + "/{id}", std::make_shared<PutHandler>(manager));
+  router.Add(http::verb::put, base + "/{id}", std::make_shared<PutHandler>(manager, configs));
   router.Add(http::verb::get, base + "/{id}/verdict", std::make_shared<ItemHandler>(manager, true));
 }
 

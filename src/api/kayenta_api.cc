@@ -131,7 +131,9 @@ class ConfigItemHandler final : public server::Handler {
   ConfigItemHandler(analysis::ConfigStore& c) : configs_(c) {}
   size_t BodyLimit() const override { return 4 << 20; }
   server::Response Handle(const server::Request& req, server::RequestState&) override {
-    const std::string id = Tail(req, "/canaryConfig");
+    const std::string id = Tail(req, PathOf(req).rfind("/api/v1/canary-configs", 0) == 0
+                                          ? std::string_view("/api/v1/canary-configs")
+                                          : std::string_view("/canaryConfig"));
     if (req.method() == http::verb::put) {
       auto parsed = canaryconfig::ParseCanaryConfig(req.body());
       if (!parsed) return Problems(req, parsed.error());
@@ -292,6 +294,12 @@ void AddKayentaRoutes(server::Router& router, analysis::ConfigStore& configs,
   router.Add(http::verb::get, "/canaryConfig/{id}", item);
   router.Add(http::verb::put, "/canaryConfig/{id}", item);
   router.Add(http::verb::delete_, "/canaryConfig/{id}", item);
+  // The same store under canaryd's own API prefix.
+  router.Add(http::verb::get, "/api/v1/canary-configs", list);
+  router.Add(http::verb::post, "/api/v1/canary-configs", list);
+  router.Add(http::verb::get, "/api/v1/canary-configs/{id}", item);
+  router.Add(http::verb::put, "/api/v1/canary-configs/{id}", item);
+  router.Add(http::verb::delete_, "/api/v1/canary-configs/{id}", item);
   router.Add(http::verb::post, "/canary/{configId}", std::make_shared<CanaryStartHandler>(configs, analyses));
   router.Add(http::verb::get, "/canary/{id}", std::make_shared<CanaryStatusHandler>(analyses));
 }

@@ -181,6 +181,11 @@ std::string Describe(const config::Config& c) {
   out += "remote_write.retry_after: " + std::to_string(c.remote_write.retry_after.count()) + "s\n";
   out += "series.retention: " + std::to_string(c.series_retention.count()) + "s\n";
   out += "data_dir: " + (c.data_dir.empty() ? std::string("(none: analyses are not persisted)") : c.data_dir) + "\n";
+  out += "external_url: " + (c.external_url.empty() ? std::string("(http://listen_address)") : c.external_url) + "\n";
+  out += "webhooks.max_age: " + ms(c.webhooks.max_age) + "\n";
+  out += "webhooks.backoff_base: " + ms(c.webhooks.backoff_base) + "\n";
+  out += "webhooks.backoff_cap: " + ms(c.webhooks.backoff_cap) + "\n";
+  out += "webhooks.ca_file: " + (c.webhooks.ca_file.empty() ? std::string("(system trust store)") : c.webhooks.ca_file) + "\n";
   out += "windows.lookback_delta: " + std::to_string(c.windows.lookback_delta_ms) + "ms\n";
   out += "windows.late_allowance: " +
          (c.windows.late_allowance_ms > 0 ? std::to_string(c.windows.late_allowance_ms) + "ms"

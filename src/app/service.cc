@@ -7,6 +7,9 @@
 #include "canaryd/server/handlers.h"
 
 #include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <stdexcept>
 
 #ifndef CANARYD_VERSION
 #define CANARYD_VERSION "dev"
@@ -26,8 +29,36 @@ Service::Service(config::Config config, const Clock& clock)
   metrics_.AddProcessMetrics();
   remote_write_ =
       std::make_unique<ingest::RemoteWriteHandler>(config_.remote_write, windows_, clock_, metrics_);
+  // Webhooks: the outbox lives in the data directory, so pending deliveries survive restarts;
+  // without one, in a scratch directory that lasts as long as the process.
+  std::filesystem::path outbox_dir;
+  if (config_.data_dir.empty()) {
+    char tmpl[] = "/tmp/canaryd-webhooks-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("cannot create a webhook outbox directory");
+    scratch_dir_ = tmpl;
+    outbox_dir = scratch_dir_;
+  } else {
+    outbox_dir = std::filesystem::path(config_.data_dir) / "webhooks";
+  }
+  deliver_metrics_ = std::make_unique<deliver::DeliverMetrics>(metrics_);
+  deliver::DispatcherOptions delivery;
+  delivery.data_dir = outbox_dir;
+  delivery.max_age = config_.webhooks.max_age;
+  delivery.ca_file = config_.webhooks.ca_file;
+  delivery.backoff_base = config_.webhooks.backoff_base;
+  delivery.backoff_cap = config_.webhooks.backoff_cap;
+  auto dispatcher = deliver::Dispatcher::Create(delivery, clock_, *deliver_metrics_);
+  if (!dispatcher) {
+    throw std::runtime_error("webhook outbox " + outbox_dir.string() + ": " + dispatcher.error().message());
+  }
+  dispatcher_ = std::move(*dispatcher);
+  const std::string base_url = !config_.external_url.empty()
+                                   ? config_.external_url
+                                   : "http://" + config_.server.address + ":" + std::to_string(config_.server.port);
+  notifier_ = std::make_unique<WebhookNotifier>(*dispatcher_, base_url);
   analyses_ = std::make_unique<analysis::AnalysisManager>(windows_, clock_, metrics_,
                                                           config_.data_dir);
+  analyses_->SetListener(notifier_.get());
   if (config_.data_dir.empty()) {
     spdlog::warn("no data_dir configured: analyses will not survive a restart");
   } else if (const size_t n = analyses_->Recover(); n > 0) {
@@ -36,8 +67,8 @@ Service::Service(config::Config config, const Clock& clock)
   server::Router router;
   server::AddStandardRoutes(router, *remote_write_, metrics_,
                             [this] { return server_ != nullptr && !server_->stopping(); });
-  api::AddAnalysesRoutes(router, *analyses_);
   configs_ = std::make_unique<analysis::ConfigStore>(clock_, config_.data_dir);
+  api::AddAnalysesRoutes(router, *analyses_, *configs_);
   api::AddKayentaRoutes(router, *configs_, *analyses_);
   api::AddFlaggerRoutes(router, *configs_, *analyses_);
   server_ = std::make_unique<server::HttpServer>(config_.server, std::move(router), metrics_);
@@ -46,6 +77,13 @@ Service::Service(config::Config config, const Clock& clock)
 Service::~Service() {
   Shutdown();
   Wait();
+  analyses_.reset();
+  notifier_.reset();
+  dispatcher_.reset();
+  if (!scratch_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_dir_, ec);
+  }
 }
 
 Result<void> Service::Start() { return server_->Start(); }

@@ -274,6 +274,33 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
            }},
           {"data_dir",
            [&](const YAML::Node& v, const std::string& f) { cfg.data_dir = Scalar(source, v, f); }},
+          {"external_url",
+           [&](const YAML::Node& v, const std::string& f) {
+             cfg.external_url = Scalar(source, v, f);
+             if (cfg.external_url.rfind("http://", 0) != 0 && cfg.external_url.rfind("https://", 0) != 0) {
+               Fail(source, v, f, "must start with http:// or https://");
+             }
+             while (!cfg.external_url.empty() && cfg.external_url.back() == '/') cfg.external_url.pop_back();
+           }},
+          {"webhooks",
+           [&](const YAML::Node& n, const std::string& f) {
+             ForEachKey(source, n, f,
+                        Handlers{{"max_age",
+                                  [&](const YAML::Node& v, const std::string& ff) {
+                                    cfg.webhooks.max_age = Positive(source, v, ff);
+                                  }},
+                                 {"backoff_base",
+                                  [&](const YAML::Node& v, const std::string& ff) {
+                                    cfg.webhooks.backoff_base = Positive(source, v, ff);
+                                  }},
+                                 {"backoff_cap",
+                                  [&](const YAML::Node& v, const std::string& ff) {
+                                    cfg.webhooks.backoff_cap = Positive(source, v, ff);
+                                  }},
+                                 {"ca_file", [&](const YAML::Node& v, const std::string& ff) {
+                                    cfg.webhooks.ca_file = Scalar(source, v, ff);
+                                  }}});
+           }},
           {"windows",
            [&](const YAML::Node& n, const std::string& f) {
              auto& w = cfg.windows;

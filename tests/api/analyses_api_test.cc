@@ -36,8 +36,9 @@ constexpr const char* kRequest = R"json({
 })json";
 
 TEST(ParseAnalysisRequestTest, DecodesEveryField) {
-  auto d = api::ParseAnalysisRequest(kRequest);
-  ASSERT_TRUE(d) << d.error().ToString();
+  auto r = api::ParseAnalysisRequest(kRequest);
+  ASSERT_TRUE(r) << r.error().ToString();
+  const auto* d = &r->definition;
   EXPECT_EQ(d->config.name, "checkout");
   EXPECT_EQ(d->scopes.at("default").experiment.scope, "canary");
   EXPECT_EQ(d->scopes.at("default").control.extended_params.at("namespace"), "shop");
@@ -377,6 +378,36 @@ TEST_F(AnalysesApiTest, PutCreatesOnceWithAClientChosenIdThenAnswersTheVerdict) 
   body = Put(service_->port(), "/api/v1/analyses/bad..id", kRequest, status);
   EXPECT_EQ(status, 400) << body;
   EXPECT_NE(body.find("\"path\":\"id\""), std::string::npos) << body;
+}
+
+}  // namespace
+}  // namespace canaryd::testing
+
+namespace canaryd::testing {
+namespace {
+
+TEST_F(AnalysesApiTest, AnalysisFromAStoredConfig) {
+  auto client = Client();
+  const json::value request = json::parse(kRequest);
+  const std::string config = json::serialize(request.at("canaryConfig"));
+  const auto stored = client.Post("/api/v1/canary-configs", config, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  const std::string config_id(json::parse(stored.body).at("canaryConfigId").as_string());
+  EXPECT_EQ(GetJson("/api/v1/canary-configs/" + config_id).at("name").as_string(), "checkout");
+  json::object by_ref = request.as_object();
+  by_ref.erase("canaryConfig");
+  by_ref["canaryConfigId"] = "checkout";  // by name
+  const auto created = client.Post("/api/v1/analyses", json::serialize(by_ref), {});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id(json::parse(created.body).at("id").as_string());
+  EXPECT_EQ(GetJson("/api/v1/analyses/" + id).at("canaryConfig").at("name").as_string(), "checkout");
+  by_ref["canaryConfigId"] = "missing";
+  const auto bad = client.Post("/api/v1/analyses", json::serialize(by_ref), {});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("canaryConfigId"), std::string::npos) << bad.body;
+  json::object both = request.as_object();
+  both["canaryConfigId"] = config_id;
+  EXPECT_EQ(client.Post("/api/v1/analyses", json::serialize(both), {}).status, 400);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #pragma once
 // The analyses API (docs/api.md):
-//   POST   /api/v1/analyses                 start one (201 + id; 400 listing every problem)
+//   POST   /api/v1/analyses                 start one (201 + id; 400 listing every problem); the
+//                                           config inline (canaryConfig) or stored (canaryConfigId)
+//   PUT    /api/v1/analyses/{id}            the same, idempotent, with a client-chosen id
 //   GET    /api/v1/analyses                 all, summarized
 //   GET    /api/v1/analyses/{id}            status, definition, window, interval history, the
 //                                           latest judge result with evidence, step values
@@ -16,12 +18,19 @@
 #include <string_view>
 
 #include "canaryd/analysis/analysis_manager.h"
+#include "canaryd/analysis/config_store.h"
 #include "canaryd/server/http_server.h"
 
 namespace canaryd::api {
 
-/// Decodes a POST /api/v1/analyses body into a definition, or every problem with its JSON path.
-boost::system::result<analysis::AnalysisDefinition, canaryconfig::ConfigErrors> ParseAnalysisRequest(
+/// A decoded POST /api/v1/analyses body.
+struct AnalysisRequest {
+  analysis::AnalysisDefinition definition;  // definition.config is empty when canary_config_id is set
+  std::string canary_config_id;             // id or name of a stored config, or ""
+};
+
+/// Decodes a POST /api/v1/analyses body, or returns every problem with its JSON path.
+boost::system::result<AnalysisRequest, canaryconfig::ConfigErrors> ParseAnalysisRequest(
     std::string_view body);
 
 /// JSON of an analysis: `full` adds the definition, history, latest judge result and step values.
@@ -32,6 +41,7 @@ std::string AnalysisToJson(const analysis::AnalysisStatus& status,
 std::string VerdictToJson(const analysis::AnalysisStatus& status);
 
 /// Adds the routes above to `router`.
-void AddAnalysesRoutes(server::Router& router, analysis::AnalysisManager& manager);
+void AddAnalysesRoutes(server::Router& router, analysis::AnalysisManager& manager,
+                       const analysis::ConfigStore& configs);
 
 }  // namespace canaryd::api

@@ -11,6 +11,8 @@
 #include "canaryd/server/http_server.h"
 #include "canaryd/analysis/analysis_manager.h"
 #include "canaryd/analysis/config_store.h"
+#include "canaryd/app/webhook_notifier.h"
+#include "canaryd/deliver/dispatcher.h"
 #include "canaryd/window/window_store.h"
 
 namespace canaryd::app {
@@ -40,6 +42,7 @@ class Service {
   window::WindowStore& windows() { return windows_; }
   analysis::AnalysisManager& analyses() { return *analyses_; }
   analysis::ConfigStore& canary_configs() { return *configs_; }
+  deliver::Dispatcher& webhooks() { return *dispatcher_; }
   server::HttpServer& http_server() { return *server_; }
 
  private:
@@ -50,6 +53,10 @@ class Service {
   window::WindowStore windows_;
   std::unique_ptr<analysis::AnalysisManager> analyses_;
   std::unique_ptr<analysis::ConfigStore> configs_;
+  std::unique_ptr<deliver::DeliverMetrics> deliver_metrics_;
+  std::unique_ptr<deliver::Dispatcher> dispatcher_;
+  std::unique_ptr<WebhookNotifier> notifier_;
+  std::filesystem::path scratch_dir_;  // webhook outbox when there is no data_dir
   std::chrono::steady_clock::time_point last_expiry_;
   std::unique_ptr<ingest::RemoteWriteHandler> remote_write_;
   std::unique_ptr<server::HttpServer> server_;

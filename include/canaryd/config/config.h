@@ -27,8 +27,20 @@ struct Config {
   std::chrono::seconds series_retention{std::chrono::minutes(15)};
   /// Step windows of analyses: lookback delta, late allowance, size limits.
   window::WindowOptions windows;
-  /// Where analyses (definitions, interval history) are kept across restarts; "" = nowhere.
+  /// Where analyses (definitions, interval history), stored canary configs and the webhook
+  /// outbox are kept across restarts; "" = nowhere.
   std::string data_dir;
+  /// How users reach canaryd (links in webhook payloads); "" = http://<listen_address>.
+  std::string external_url;
+  struct Webhooks {
+    /// A delivery not made within this long after its event is dropped and counted.
+    std::chrono::milliseconds max_age{std::chrono::hours(24)};
+    /// PEM CA certificates trusted for https webhooks; "" = the system trust store.
+    std::string ca_file;
+    /// Retry n waits uniform(0, min(backoff_cap, backoff_base * 2^(n-1))).
+    std::chrono::milliseconds backoff_base{std::chrono::seconds(1)};
+    std::chrono::milliseconds backoff_cap{std::chrono::minutes(5)};
+  } webhooks;
 };
 
 /// Parses YAML text; `source` names it in error messages (a file path, or "<string>").
