@@ -144,7 +144,6 @@ class AnalysisManager {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   Listener* listener_ = nullptr;
-  uint64_t id_counter_ = 0;
   Counter& intervals_total_;
   Counter& persist_errors_;
   Counter& recover_errors_;
