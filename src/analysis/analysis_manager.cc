@@ -307,9 +307,25 @@ boost::system::result<std::string, canaryconfig::ConfigErrors> AnalysisManager::
     problem("interval", "must be at least one step");
   }
   for (size_t i = 0; i < def.webhooks.size(); ++i) {
+    const std::string path = "webhooks[" + std::to_string(i) + "]";
     const std::string& url = def.webhooks[i].url;
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-      problem("webhooks[" + std::to_string(i) + "].url", "must start with http:// or https://");
+      problem(path + ".url", "must start with http:// or https://");
+    }
+    for (const auto& [name, value] : def.webhooks[i].headers) {
+      std::string lower;
+      for (const char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      const bool bad_chars = name.empty() || std::any_of(name.begin(), name.end(), [](char c) {
+                               return c == '\r' || c == '\n' || c == '\0' || c == ':' || c == ' ';
+                             }) || value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos;
+      const bool reserved = lower.rfind("x-canaryd-", 0) == 0 || lower == "content-type" ||
+                            lower == "content-length" || lower == "host" || lower == "connection" ||
+                            lower == "transfer-encoding";
+      if (bad_chars) {
+        problem(path + ".headers." + name, "header names and values may not contain CR, LF or NUL");
+      } else if (reserved) {
+        problem(path + ".headers." + name, "canaryd sets this header itself");
+      }
     }
   }
   AnalysisStatus s;
