@@ -179,6 +179,7 @@ TEST_F(AnalysisManagerTest, ValidationListsEveryProblem) {
   d.pass = 40;
   d.marginal = 60;
   d.webhooks.push_back({"ftp://x", "s", {}});
+  d.webhooks.push_back({"http://ok", "s", {{"X-Canaryd-Event", "spoof"}, {"X-Bad", "a\r\nInjected: 1"}}});
   d.scopes.clear();
   auto r = manager_->Create(std::move(d));
   ASSERT_FALSE(r);
@@ -186,6 +187,8 @@ TEST_F(AnalysisManagerTest, ValidationListsEveryProblem) {
   EXPECT_NE(text.find("lifetime"), std::string::npos) << text;
   EXPECT_NE(text.find("thresholds"), std::string::npos) << text;
   EXPECT_NE(text.find("webhooks[0].url"), std::string::npos) << text;
+  EXPECT_NE(text.find("webhooks[1].headers.X-Canaryd-Event: canaryd sets this header itself"), std::string::npos) << text;
+  EXPECT_NE(text.find("webhooks[1].headers.X-Bad"), std::string::npos) << text;
   AnalysisDefinition bad_scope = Definition();
   bad_scope.scopes.clear();
   r = manager_->Create(std::move(bad_scope));
