@@ -71,6 +71,7 @@ std::string ToJson(const AnalysisStatus& s) {
   o["lifetimeMillis"] = d.lifetime_ms;
   o["intervalMillis"] = d.interval_ms;
   o["beginAfterMillis"] = d.begin_after_ms;
+  o["baselineOffsetMillis"] = d.baseline_offset_ms;
   o["minSteps"] = d.min_steps;
   o["seed"] = d.seed;
   json::array hooks;
@@ -140,6 +141,7 @@ AnalysisStatus FromJson(std::string_view text) {
   d.lifetime_ms = v.at("lifetimeMillis").to_number<int64_t>();
   d.interval_ms = v.at("intervalMillis").to_number<int64_t>();
   d.begin_after_ms = v.at("beginAfterMillis").to_number<int64_t>();
+  if (const auto* off = v.as_object().if_contains("baselineOffsetMillis")) d.baseline_offset_ms = off->to_number<int64_t>();
   d.min_steps = v.at("minSteps").to_number<int64_t>();
   d.seed = v.at("seed").to_number<uint64_t>();
   for (const auto& w : v.at("webhooks").as_array()) {
@@ -269,6 +271,7 @@ std::optional<window::AnalysisId> AnalysisManager::StartWindows(const AnalysisSt
   request.start_ms = s.start_ms;
   request.step_ms = s.definition.step_ms;
   request.lookback = s.definition.lookback;
+  request.control_offset_ms = s.definition.baseline_offset_ms;
   auto spec = window::MakeWindowSpec(s.definition.config, request);
   if (!spec) {
     if (error != nullptr) *error = spec.error().ToString();
@@ -299,6 +302,7 @@ boost::system::result<std::string, canaryconfig::ConfigErrors> AnalysisManager::
   if (def.lifetime_ms <= 0) problem("lifetime", "is required and must be positive");
   if (def.interval_ms < 0) problem("interval", "must not be negative");
   if (def.begin_after_ms < 0) problem("beginAfter", "must not be negative");
+  if (def.baseline_offset_ms < 0) problem("baselineOffset", "must not be negative");
   if (def.min_steps < 1) problem("minSteps", "must be at least 1");
   if (!(def.marginal >= 0 && def.pass <= 100 && def.marginal <= def.pass)) {
     problem("thresholds", "need 0 <= marginal <= pass <= 100");
@@ -332,8 +336,13 @@ boost::system::result<std::string, canaryconfig::ConfigErrors> AnalysisManager::
   s.created_ms = clock_.NowMillis();
   if (def.step_ms > 0) {
     // Steps sit on multiples of the step, like Prometheus range-query steps aligned by users.
-    const int64_t begin = s.created_ms + std::max<int64_t>(def.begin_after_ms, 0);
+    const int64_t begin =
+        def.start_ms.value_or(s.created_ms) + std::max<int64_t>(def.begin_after_ms, 0);
     s.start_ms = (begin + def.step_ms - 1) / def.step_ms * def.step_ms;
+    if (def.lifetime_ms > 0 && s.start_ms + def.lifetime_ms <= s.created_ms) {
+      problem("end", "the window has already ended: canaryd judges data as it arrives and keeps no "
+                     "history to look back into");
+    }
   }
   if (def.lifetime_ms > 0) {
     s.intervals = static_cast<int>(std::max<int64_t>(1, def.lifetime_ms / EffectiveInterval(def)));

@@ -3,8 +3,10 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 #include "canaryconfig/json_walk.h"
+#include "canaryd/common/iso_time.h"
 #include "canaryd/common/duration.h"
 
 namespace canaryd::api {
@@ -95,6 +97,7 @@ const json::object* Object(const json::object& o, std::string_view key, const st
   return &v->as_object();
 }
 
+
 select::Scope ParseScope(const json::object& o, const std::string& path, Problems& p,
                          std::optional<double>& step_s) {
   select::Scope s;
@@ -109,12 +112,6 @@ select::Scope ParseScope(const json::object& o, const std::string& path, Problem
         continue;
       }
       s.extended_params[std::string(k)] = std::string(v.as_string());
-    }
-  }
-  for (const char* unsupported : {"start", "end"}) {
-    if (const json::value* v = o.if_contains(unsupported); v != nullptr && !v->is_null()) {
-      p.Add(Member(path, unsupported),
-            "retrospective windows are not supported yet: canaryd judges data as it arrives");
     }
   }
   return s;
@@ -311,6 +308,7 @@ boost::system::result<AnalysisRequest, ConfigErrors> ParseAnalysisRequest(std::s
     }
   }
   std::optional<double> step_s;
+  std::optional<int64_t> window_start, window_end;
   if (const json::object* scopes = Object(o, "scopes", "", p, true)) {
     if (scopes->empty()) p.Add("scopes", "needs at least one scope (usually \"default\")");
     for (const auto& [name, v] : *scopes) {
@@ -327,6 +325,25 @@ boost::system::result<AnalysisRequest, ConfigErrors> ParseAnalysisRequest(std::s
       if (const json::object* e = Object(v.as_object(), "experimentScope", path, p, true)) {
         pair.experiment = ParseScope(*e, Member(path, "experimentScope"), p, experiment_step);
       }
+      for (const char* side : {"controlScope", "experimentScope"}) {
+        const json::value* sv = v.as_object().if_contains(side);
+        if (sv == nullptr || !sv->is_object()) continue;
+        for (const char* field : {"start", "end"}) {
+          const json::value* t = sv->as_object().if_contains(field);
+          if (t == nullptr || t->is_null()) continue;
+          int64_t ms = 0;
+          const std::string where = Member(Member(path, side), field);
+          if (!t->is_string() || !ParseIsoInstant(t->as_string(), ms)) {
+            p.Add(where, "expected an ISO-8601 instant such as 2026-11-29T12:00:00Z");
+          } else if (field[0] == 's') {
+            if (window_start && *window_start != ms) p.Add(where, "all scopes must share one start");
+            window_start = ms;
+          } else {
+            if (window_end && *window_end != ms) p.Add(where, "all scopes must share one end");
+            window_end = ms;
+          }
+        }
+      }
       for (const auto& s : {control_step, experiment_step}) {
         if (!s) continue;
         if (!(*s > 0) || *s != std::floor(*s)) {
@@ -341,6 +358,17 @@ boost::system::result<AnalysisRequest, ConfigErrors> ParseAnalysisRequest(std::s
     }
   }
   if (step_s) d.step_ms = static_cast<int64_t>(*step_s * 1000);
+  // Kayenta's scope start/end: the window, in place of creation time and lifetime.
+  if (window_start) d.start_ms = window_start;
+  if (window_end) {
+    if (!window_start) {
+      p.Add("scopes", "an end needs a start");
+    } else if (*window_end <= *window_start) {
+      p.Add("scopes", "end must be after start");
+    } else if (!o.contains("lifetime")) {
+      d.lifetime_ms = *window_end - *window_start;
+    }
+  }
   if (const json::object* t = Object(o, "thresholds", "", p, false)) {
     if (auto pass = Number(*t, "pass", "thresholds", p)) d.pass = *pass;
     if (auto marginal = Number(*t, "marginal", "thresholds", p)) d.marginal = *marginal;
@@ -348,11 +376,7 @@ boost::system::result<AnalysisRequest, ConfigErrors> ParseAnalysisRequest(std::s
   Duration(o, "lifetime", "", d.lifetime_ms, p);
   Duration(o, "interval", "", d.interval_ms, p);
   Duration(o, "beginAfter", "", d.begin_after_ms, p);
-  int64_t offset = 0;
-  Duration(o, "baselineOffset", "", offset, p);
-  if (offset != 0) {
-    p.Add("baselineOffset", "is not supported yet (control and experiment share one window)");
-  }
+  Duration(o, "baselineOffset", "", d.baseline_offset_ms, p);
   if (const json::value* lb = o.if_contains("lookback"); lb != nullptr && !lb->is_null()) {
     if (lb->is_string() && lb->as_string() == "growing") {
       d.lookback.mode = window::Lookback::Mode::kGrowing;
@@ -425,6 +449,7 @@ std::string AnalysisToJson(const analysis::AnalysisStatus& s,
   o["lifetimeMillis"] = d.lifetime_ms;
   o["intervalMillis"] = d.interval_ms;
   o["beginAfterMillis"] = d.begin_after_ms;
+  o["baselineOffsetMillis"] = d.baseline_offset_ms;
   o["lookback"] = d.lookback.mode == window::Lookback::Mode::kSliding
                       ? json::value(json::object{{"slidingMillis", d.lookback.length_ms}})
                       : json::value("growing");

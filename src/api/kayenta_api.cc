@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "canaryconfig/json_walk.h"
+#include "canaryd/common/iso_time.h"
 
 namespace canaryd::api {
 namespace {
@@ -68,35 +69,7 @@ std::string Query(const server::Request& req, std::string_view name) {
   return {};
 }
 
-std::string Iso(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
 
-// ISO-8601 instant ("2019-03-29T01:08:34Z", optional fraction) to ms; false if malformed.
-bool ParseInstant(std::string_view s, int64_t& ms) {
-  int y, mo, d, h, mi;
-  double sec;
-  char z = 0;
-  const std::string str(s);
-  if (std::sscanf(str.c_str(), "%d-%d-%dT%d:%d:%lf%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 || z != 'Z') {
-    return false;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  const int64_t whole = static_cast<int64_t>(timegm(&tm));
-  ms = whole * 1000 + static_cast<int64_t>(sec * 1000 + 0.5);
-  return true;
-}
 
 class ConfigListHandler final : public server::Handler {
  public:
@@ -116,7 +89,7 @@ class ConfigListHandler final : public server::Handler {
       out.push_back(json::object{{"id", c.config.id},
                                  {"name", c.config.name},
                                  {"updatedTimestamp", c.updated_ms},
-                                 {"updatedTimestampIso", Iso(c.updated_ms)},
+                                 {"updatedTimestampIso", FormatIsoInstant(c.updated_ms)},
                                  {"applications", std::move(apps)}});
     }
     return Json(req, http::status::ok, Serialize(out));
@@ -205,7 +178,7 @@ class CanaryStartHandler final : public server::Handler {
             const auto* v = so.if_contains(field);
             if (v == nullptr || v->is_null()) continue;
             int64_t ms = 0;
-            if (!v->is_string() || !ParseInstant(v->as_string(), ms)) {
+            if (!v->is_string() || !ParseIsoInstant(v->as_string(), ms)) {
               problem(path + "." + field, "expected an ISO-8601 instant such as 2019-03-29T01:08:34Z");
             } else if (field[0] == 's') {
               start = ms;
@@ -269,10 +242,10 @@ class CanaryStatusHandler final : public server::Handler {
     std::string ignored;
     o["config"] = canaryconfig::detail::ParseJson(canaryconfig::SerializeCanaryConfig(s->definition.config), ignored);
     o["startTimeMillis"] = s->start_ms;
-    o["startTimeIso"] = Iso(s->start_ms);
+    o["startTimeIso"] = FormatIsoInstant(s->start_ms);
     if (!s->history.empty()) {
       o["endTimeMillis"] = s->history.back().judged_at_ms;
-      o["endTimeIso"] = Iso(s->history.back().judged_at_ms);
+      o["endTimeIso"] = FormatIsoInstant(s->history.back().judged_at_ms);
     }
     o["canaryd"] = json::object{{"verdict", analysis::VerdictName(s->verdict)}, {"reason", s->reason},
                                 {"analysis", "/api/v1/analyses/" + s->id}};

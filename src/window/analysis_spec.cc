@@ -9,6 +9,10 @@ canaryconfig::ConfigResult<AnalysisWindowSpec> MakeWindowSpec(
   spec.start_ms = request.start_ms;
   spec.step_ms = request.step_ms;
   spec.lookback = request.lookback;
+  spec.control_offset_ms = request.control_offset_ms;
+  if (request.control_offset_ms < 0) {
+    errors.problems.push_back({"baselineOffset", "must not be negative"});
+  }
   if (request.step_ms <= 0) {
     errors.problems.push_back({"step", "must be a positive duration"});
   }

@@ -174,6 +174,7 @@ struct MetricWindow {
 struct WindowStore::Analysis {
   AnalysisId id = 0;
   int64_t start_ms = 0;
+  int64_t control_offset_ms = 0;
   int64_t step_ms = 0;
   int64_t allowance_ms = 0;
   size_t capacity = 0;
@@ -195,6 +196,10 @@ WindowStore::Analysis& AnalysisOf(const Membership& m) {
   return *static_cast<WindowStore::Analysis*>(m.analysis);
 }
 
+// The time at which a side evaluates the analysis' next open step (the control side lags by the
+// baseline offset).
+int64_t NextEvalTime(const WindowStore::Analysis& an, Side side);
+
 // Refreshes what the append path caches from the memberships. Callers hold whatever keeps the
 // memberships stable (see SeriesState::memberships) and nothing appends concurrently to
 // `min_useful` without the series lock, which this takes.
@@ -204,12 +209,17 @@ void RefreshMembershipCache(WindowStore::SeriesState& s) {
   for (const Membership& m : s.memberships) {
     if (m.analysis != sole) sole = nullptr;
     const WindowStore::Analysis& an = AnalysisOf(m);
-    min_useful = std::min(min_useful, an.next_step.load(std::memory_order_relaxed) -
+    min_useful = std::min(min_useful, NextEvalTime(an, m.side) -
                                           an.metrics[m.metric].need_ms[static_cast<int>(m.side)]);
   }
   s.sole_analysis = sole;
   std::lock_guard lock(s.mu);
   s.min_useful = min_useful;
+}
+
+int64_t NextEvalTime(const WindowStore::Analysis& an, Side side) {
+  const int64_t next = an.next_step.load(std::memory_order_relaxed);
+  return side == Side::kControl ? next - an.control_offset_ms : next;
 }
 
 }  // namespace
@@ -429,6 +439,7 @@ AnalysisId WindowStore::AddAnalysis(AnalysisWindowSpec spec) {
   a->created_wall_ms = clock_.NowMillis();
   a->last_arrival_wall.store(a->created_wall_ms);
   a->next_step.store(spec.start_ms);
+  a->control_offset_ms = std::max<int64_t>(spec.control_offset_ms, 0);
   a->metrics.resize(spec.metrics.size());
   for (size_t i = 0; i < spec.metrics.size(); ++i) {
     MetricWindow& mw = a->metrics[i];
@@ -587,9 +598,10 @@ void WindowStore::CloseStep(Analysis& a, int64_t t) {
         {
           std::lock_guard lock(m.series->mu);
           const auto samples = m.series->Live();
+          const int64_t at = side == 0 ? t - a.control_offset_ms : t;
           ok = plan.function == select::RangeFunction::kNone
-                   ? InstantValue(samples, t, options_.lookback_delta_ms, v)
-                   : RangeFunctionValue(plan.function, samples, t, plan.range_ms, v);
+                   ? InstantValue(samples, at, options_.lookback_delta_ms, v)
+                   : RangeFunctionValue(plan.function, samples, at, plan.range_ms, v);
         }
         if (!ok) continue;
         if (plan.quantile) {
@@ -658,7 +670,7 @@ void WindowStore::PruneMembers(Analysis& a) {
             Analysis& an = AnalysisOf(m);
             const MetricWindow& metric = an.metrics[m.metric];
             const int side_index = static_cast<int>(m.side);
-            const int64_t next = an.next_step.load(std::memory_order_relaxed);
+            const int64_t next = NextEvalTime(an, m.side);
             int64_t keep = next - metric.need_ms[side_index];
             min_useful = std::min(min_useful, keep);
             if (metric.plan[side_index].function == select::RangeFunction::kNone) {

@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "canaryd/common/iso_time.h"
+
 #include "../server/server_fixture.h"
 
 namespace canaryd::testing {
@@ -59,10 +61,10 @@ TEST(ParseAnalysisRequestTest, ListsEveryProblemWithItsPath) {
   auto r = api::ParseAnalysisRequest(R"json({
     "canaryConfig": {"metrics": [{"name": "m", "analysisConfigurations": {"canary": {"direction": "up"}}}]},
     "scopes": {"default": {"controlScope": {"scope": 7, "step": 60},
-                           "experimentScope": {"scope": "c", "step": 30, "start": "2025-01-01T00:00:00Z"}}},
+                           "experimentScope": {"scope": "c", "step": 30, "start": "yesterday"}}},
     "lifetime": "forever",
     "lookback": "sideways",
-    "baselineOffset": "5m",
+    "baselineOffset": "soon",
     "webhooks": [{"secret": "x"}],
     "colour": "blue"
   })json");
@@ -70,7 +72,7 @@ TEST(ParseAnalysisRequestTest, ListsEveryProblemWithItsPath) {
   const std::string text = r.error().ToString();
   for (const char* expected :
        {"canaryConfig.metrics[0].analysisConfigurations.canary.direction", "scopes.default.controlScope.scope",
-        "same step", "scopes.default.experimentScope.start", "lifetime: expected a duration",
+        "same step", "scopes.default.experimentScope.start: expected an ISO-8601", "lifetime: expected a duration",
         "lookback: expected", "baselineOffset", "webhooks[0].url", "colour: unknown field"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << " missing from:\n" << text;
   }
@@ -385,6 +387,33 @@ TEST_F(AnalysesApiTest, PutCreatesOnceWithAClientChosenIdThenAnswersTheVerdict) 
 
 namespace canaryd::testing {
 namespace {
+
+TEST_F(AnalysesApiTest, ExplicitWindowsAndBaselineOffset) {
+  auto client = Client();
+  json::object body = json::parse(kRequest).as_object();
+  body.erase("lifetime");
+  body["baselineOffset"] = "10m";
+  auto& scopes = body["scopes"].as_object()["default"].as_object();
+  // A window that ended an hour ago cannot be judged: no history.
+  for (const char* side : {"controlScope", "experimentScope"}) {
+    scopes[side].as_object()["start"] = FormatIsoInstant(clock_.NowMillis() - 2 * 3'600'000);
+    scopes[side].as_object()["end"] = FormatIsoInstant(clock_.NowMillis() - 3'600'000);
+  }
+  auto r = client.Post("/api/v1/analyses", json::serialize(body), {});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("already ended"), std::string::npos) << r.body;
+  // A window from now to 20 minutes ahead: its length is the lifetime.
+  for (const char* side : {"controlScope", "experimentScope"}) {
+    scopes[side].as_object()["start"] = FormatIsoInstant(clock_.NowMillis());
+    scopes[side].as_object()["end"] = FormatIsoInstant(clock_.NowMillis() + 20 * 60'000);
+  }
+  r = client.Post("/api/v1/analyses", json::serialize(body), {});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id(json::parse(r.body).at("id").as_string());
+  const auto full = GetJson("/api/v1/analyses/" + id);
+  EXPECT_EQ(full.at("lifetimeMillis").to_number<int64_t>(), 20 * 60'000);
+  EXPECT_EQ(full.at("intervals").to_number<int>(), 2);
+}
 
 TEST_F(AnalysesApiTest, AnalysisFromAStoredConfig) {
   auto client = Client();

@@ -354,3 +354,25 @@ TEST(WindowStoreConcurrencyTest, AppendWhileAnalysesComeAndGo) {
 
 }  // namespace
 }  // namespace canaryd::window
+
+namespace canaryd::window {
+namespace {
+
+TEST_F(WindowStoreTest, BaselineOffsetEvaluatesTheControlEarlier) {
+  AnalysisWindowSpec spec;
+  spec.metrics.push_back(Metric("cpu", "cpu{pod=\"b\"}", "cpu{pod=\"c\"}"));
+  spec.start_ms = kT0 + 10 * kStep;
+  spec.control_offset_ms = 10 * kStep;  // compare the canary now with the baseline ten minutes ago
+  const AnalysisId id = store_.AddAnalysis(std::move(spec));
+  for (int k = 0; k <= 15; ++k) {
+    Send({{"__name__", "cpu"}, {"pod", "b"}}, {{kT0 + k * kStep, double(k)}});
+    Send({{"__name__", "cpu"}, {"pod", "c"}}, {{kT0 + k * kStep, 100.0 + k}});
+  }
+  store_.CloseThrough(id, kT0 + 12 * kStep);
+  const auto pairs = Snap(id);
+  EXPECT_EQ(pairs[0].control, (std::vector<double>{0, 1, 2}));
+  EXPECT_EQ(pairs[0].experiment, (std::vector<double>{110, 111, 112}));
+}
+
+}  // namespace
+}  // namespace canaryd::window

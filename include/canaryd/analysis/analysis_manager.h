@@ -63,6 +63,10 @@ struct AnalysisDefinition {
   int64_t lifetime_ms = 0;     // required
   int64_t interval_ms = 0;     // 0, or more than the lifetime: one interval
   int64_t begin_after_ms = 0;  // warm-up before the window starts
+  int64_t baseline_offset_ms = 0;  // the control window lags the experiment's by this much
+  /// An explicit window start (ms since the epoch) instead of creation + begin_after. It may lie
+  /// in the past only as far as canaryd has data (none before the analysis exists).
+  std::optional<int64_t> start_ms;
   int64_t min_steps = 3;       // NODATA below this many valued steps per side
   uint64_t seed = 0;           // the judge's tie-breaking noise
   std::vector<Webhook> webhooks;

@@ -22,6 +22,7 @@ struct WindowRequest {
   int64_t start_ms = 0;
   int64_t step_ms = 60'000;
   Lookback lookback;
+  int64_t control_offset_ms = 0;  // see AnalysisWindowSpec
 };
 
 /// Builds the spec, or returns every problem (unknown scope names, template errors, queries

@@ -68,6 +68,9 @@ struct AnalysisWindowSpec {
   int64_t start_ms = 0;  // first step boundary (ms since the epoch)
   int64_t step_ms = 60'000;
   Lookback lookback;
+  /// Spinnaker's baselineAnalysisOffset: the control side's step t is evaluated at
+  /// t - control_offset_ms (its samples are kept that much longer).
+  int64_t control_offset_ms = 0;
 };
 
 struct WindowOptions {
