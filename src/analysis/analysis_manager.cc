@@ -264,8 +264,7 @@ void AnalysisManager::Persist(const Entry& e) {
   }
 }
 
-std::optional<window::AnalysisId> AnalysisManager::StartWindows(const AnalysisStatus& s,
-                                                                std::string* error) {
+canaryconfig::ConfigResult<window::AnalysisId> AnalysisManager::StartWindows(const AnalysisStatus& s) {
   window::WindowRequest request;
   request.scopes = s.definition.scopes;
   request.start_ms = s.start_ms;
@@ -274,8 +273,7 @@ std::optional<window::AnalysisId> AnalysisManager::StartWindows(const AnalysisSt
   request.control_offset_ms = s.definition.baseline_offset_ms;
   auto spec = window::MakeWindowSpec(s.definition.config, request);
   if (!spec) {
-    if (error != nullptr) *error = spec.error().ToString();
-    return std::nullopt;
+    return spec.error();
   }
   return windows_.AddAnalysis(std::move(*spec));
 }
@@ -348,23 +346,16 @@ boost::system::result<std::string, canaryconfig::ConfigErrors> AnalysisManager::
     s.intervals = static_cast<int>(std::max<int64_t>(1, def.lifetime_ms / EffectiveInterval(def)));
   }
   s.definition = std::move(def);
-  std::string window_error;
   std::optional<window::AnalysisId> window_id;
   if (errors.problems.empty()) {
-    window_id = StartWindows(s, &window_error);
-    if (!window_id) {
-      // MakeWindowSpec's problems, already with their JSON paths.
-      window::WindowRequest request;
-      request.scopes = s.definition.scopes;
-      request.start_ms = s.start_ms;
-      request.step_ms = s.definition.step_ms;
-      request.lookback = s.definition.lookback;
-      auto spec = window::MakeWindowSpec(s.definition.config, request);
-      if (!spec) {
-        for (auto p : spec.error().problems) {
-          if (p.path.rfind("metrics", 0) == 0) p.path = "canaryConfig." + p.path;
-          errors.problems.push_back(std::move(p));
-        }
+    auto started = StartWindows(s);
+    if (started) {
+      window_id = *started;
+    } else {
+      // MakeWindowSpec's problems carry config-relative paths; the request nests the config.
+      for (auto p : started.error().problems) {
+        if (p.path.rfind("metrics", 0) == 0) p.path = "canaryConfig." + p.path;
+        errors.problems.push_back(std::move(p));
       }
     }
   }
@@ -547,9 +538,9 @@ size_t AnalysisManager::Recover() {
       auto e = std::make_unique<Entry>();
       e->status = FromJson(text.str());
       if (!e->status.complete) {
-        std::string error;
-        e->window_id = StartWindows(e->status, &error);
-        if (!e->window_id) throw std::runtime_error(error);
+        auto started = StartWindows(e->status);
+        if (!started) throw std::runtime_error(started.error().ToString());
+        e->window_id = *started;
       }
       std::lock_guard lock(mu_);
       entries_[e->status.id] = std::move(e);

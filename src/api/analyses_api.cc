@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "api/json_response.h"
 #include "canaryconfig/json_walk.h"
 #include "canaryd/common/iso_time.h"
 #include "canaryd/common/duration.h"
@@ -123,15 +124,6 @@ json::value Nullable(const std::optional<double>& v) {
 
 json::value NumberOrNull(double v) { return std::isfinite(v) ? json::value(v) : json::value(nullptr); }
 
-http::response<http::string_body> JsonResponse(const server::Request& req, http::status status,
-                                               std::string body) {
-  http::response<http::string_body> res{status, req.version()};
-  res.set(http::field::content_type, "application/json");
-  res.keep_alive(server::WantsKeepAlive(req));
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
 
 http::response<http::string_body> ErrorResponse(const server::Request& req, http::status status,
                                                 std::string message) {

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 
+#include "api/json_response.h"
 #include "canaryconfig/json_walk.h"
 #include "canaryd/common/duration.h"
 
@@ -13,13 +14,8 @@ namespace json = boost::json;
 namespace http = boost::beast::http;
 using canaryconfig::detail::Serialize;
 
-http::response<http::string_body> Json(const server::Request& req, http::status status, json::object body) {
-  http::response<http::string_body> res{status, req.version()};
-  res.set(http::field::content_type, "application/json");
-  res.keep_alive(server::WantsKeepAlive(req));
-  res.body() = Serialize(body);
-  res.prepare_payload();
-  return res;
+server::Response Json(const server::Request& req, http::status status, const json::object& body) {
+  return JsonResponse(req, status, Serialize(body));
 }
 
 // Flagger's CanaryWebhookPayload.

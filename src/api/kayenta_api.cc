@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "api/json_response.h"
 #include "canaryconfig/json_walk.h"
 #include "canaryd/common/iso_time.h"
 
@@ -15,26 +16,17 @@ namespace json = boost::json;
 namespace http = boost::beast::http;
 using canaryconfig::detail::Serialize;
 
-http::response<http::string_body> Json(const server::Request& req, http::status status,
-                                       std::string body) {
-  http::response<http::string_body> res{status, req.version()};
-  res.set(http::field::content_type, "application/json");
-  res.keep_alive(server::WantsKeepAlive(req));
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
 
 http::response<http::string_body> Error(const server::Request& req, http::status status,
                                         const std::string& message) {
-  return Json(req, status, Serialize(json::object{{"error", http::obsolete_reason(status)}, {"message", message}}));
+  return JsonResponse(req, status, Serialize(json::object{{"error", http::obsolete_reason(status)}, {"message", message}}));
 }
 
 http::response<http::string_body> Problems(const server::Request& req,
                                            const canaryconfig::ConfigErrors& errors) {
   json::array problems;
   for (const auto& p : errors.problems) problems.push_back(json::object{{"path", p.path}, {"message", p.message}});
-  return Json(req, http::status::bad_request,
+  return JsonResponse(req, http::status::bad_request,
               Serialize(json::object{{"error", "Bad Request"},
                                      {"message", errors.ToString()},
                                      {"problems", std::move(problems)}}));
@@ -80,7 +72,7 @@ class ConfigListHandler final : public server::Handler {
       auto parsed = canaryconfig::ParseCanaryConfig(req.body());
       if (!parsed) return Problems(req, parsed.error());
       const std::string id = configs_.Create(std::move(*parsed));
-      return Json(req, http::status::ok, Serialize(json::object{{"canaryConfigId", id}}));
+      return JsonResponse(req, http::status::ok, Serialize(json::object{{"canaryConfigId", id}}));
     }
     json::array out;
     for (const auto& c : configs_.List(Query(req, "application"))) {
@@ -92,7 +84,7 @@ class ConfigListHandler final : public server::Handler {
                                  {"updatedTimestampIso", FormatIsoInstant(c.updated_ms)},
                                  {"applications", std::move(apps)}});
     }
-    return Json(req, http::status::ok, Serialize(out));
+    return JsonResponse(req, http::status::ok, Serialize(out));
   }
 
  private:
@@ -111,15 +103,15 @@ class ConfigItemHandler final : public server::Handler {
       auto parsed = canaryconfig::ParseCanaryConfig(req.body());
       if (!parsed) return Problems(req, parsed.error());
       if (!configs_.Update(id, std::move(*parsed))) return NotFound(req, id);
-      return Json(req, http::status::ok, Serialize(json::object{{"canaryConfigId", id}}));
+      return JsonResponse(req, http::status::ok, Serialize(json::object{{"canaryConfigId", id}}));
     }
     if (req.method() == http::verb::delete_) {
       if (!configs_.Delete(id)) return NotFound(req, id);
-      return Json(req, http::status::ok, "");
+      return JsonResponse(req, http::status::ok, "");
     }
     const auto c = configs_.Get(id);
     if (!c) return NotFound(req, id);
-    return Json(req, http::status::ok, canaryconfig::SerializeCanaryConfig(c->config));
+    return JsonResponse(req, http::status::ok, canaryconfig::SerializeCanaryConfig(c->config));
   }
 
  private:
@@ -204,7 +196,7 @@ class CanaryStartHandler final : public server::Handler {
     if (!errors.problems.empty()) return Problems(req, errors);
     auto id = analyses_.Create(std::move(d));
     if (!id) return Problems(req, id.error());
-    return Json(req, http::status::ok, Serialize(json::object{{"canaryExecutionId", *id}}));
+    return JsonResponse(req, http::status::ok, Serialize(json::object{{"canaryExecutionId", *id}}));
   }
 
  private:
@@ -249,7 +241,7 @@ class CanaryStatusHandler final : public server::Handler {
     }
     o["canaryd"] = json::object{{"verdict", analysis::VerdictName(s->verdict)}, {"reason", s->reason},
                                 {"analysis", "/api/v1/analyses/" + s->id}};
-    return Json(req, http::status::ok, Serialize(o));
+    return JsonResponse(req, http::status::ok, Serialize(o));
   }
 
  private:

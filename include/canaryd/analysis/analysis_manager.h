@@ -140,7 +140,7 @@ class AnalysisManager {
  private:
   struct Entry;
   void Persist(const Entry& e);
-  std::optional<window::AnalysisId> StartWindows(const AnalysisStatus& s, std::string* error);
+  canaryconfig::ConfigResult<window::AnalysisId> StartWindows(const AnalysisStatus& s);
 
   window::WindowStore& windows_;
   const Clock& clock_;
