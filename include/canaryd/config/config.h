@@ -6,9 +6,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "canaryd/common/duration.h"
 #include "canaryd/ingest/remote_write_handler.h"
+#include "canaryd/scrape/scrape_config.h"
 #include "canaryd/server/http_server.h"
 #include "canaryd/window/window_store.h"
 
@@ -41,6 +43,9 @@ struct Config {
     std::chrono::milliseconds backoff_base{std::chrono::seconds(1)};
     std::chrono::milliseconds backoff_cap{std::chrono::minutes(5)};
   } webhooks;
+  /// The embedded scraper: `global` scrape defaults and the `scrape_configs` jobs.
+  scrape::ScrapeOptions scrape;
+  std::vector<scrape::ScrapeConfig> scrape_configs;
 };
 
 /// Parses YAML text; `source` names it in error messages (a file path, or "<string>").

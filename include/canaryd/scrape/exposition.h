@@ -1,0 +1,89 @@
+#pragma once
+// Parser for the two text exposition formats a scrape target can answer with:
+//   - Prometheus text format 0.0.4 (`text/plain; version=0.0.4`): integer millisecond timestamps,
+//     no exemplars, no `# EOF`;
+//   - OpenMetrics 1.0 (`application/openmetrics-text; version=1.0.0`): float second timestamps,
+//     `# UNIT`, exemplars, mandatory `# EOF`.
+//
+// The parser reads untrusted bytes (it has a libFuzzer target). It never throws and never reads
+// outside `body`. An exposition that is invalid anywhere is invalid as a whole (OpenMetrics: "partial
+// or invalid expositions MUST be considered erroneous in their entirety"; Prometheus rolls the
+// whole scrape back on a parse error): Parse reports the first error, with its 1-based line, and the
+// caller discards what the visitor saw.
+//
+// Thread safety: an ExpositionParser is not thread-safe; use one per thread (it keeps buffers
+// between calls so a steady scrape does not allocate).
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "canaryd/model/labels.h"
+
+namespace canaryd::scrape {
+
+enum class ExpositionFormat {
+  kPrometheusText,  // text/plain; version=0.0.4 (and anything that is not OpenMetrics)
+  kOpenMetrics,     // application/openmetrics-text (version 0.0.1 or 1.0.0)
+};
+
+/// The format of a response from its Content-Type header value. Prometheus 2.42 semantics: an
+/// `application/openmetrics-text` media type (any parameters, case-insensitive) is OpenMetrics;
+/// anything else, including a missing header, is the Prometheus text format.
+ExpositionFormat FormatFromContentType(std::string_view content_type);
+
+/// One sample line, as views into the parser's buffers and the body. Valid only during the
+/// OnSample call.
+struct ExpositionSample {
+  /// The metric name (for quoted UTF-8 names, the unquoted, unescaped name).
+  std::string_view name;
+  /// The labels in exposition order, values unescaped, excluding the metric name. May contain
+  /// empty values (OpenMetrics: "SHOULD be treated as absent"; the caller drops them).
+  std::span<const model::LabelView> labels;
+  /// The raw bytes of the series part of the line: from the first byte of the metric name (or of
+  /// `{` for a name inside the braces) through the closing `}` (or the end of the name when there
+  /// are no labels). Two lines with equal series_text have equal name and labels, so callers may
+  /// cache per series_text what they derive from a series.
+  std::string_view series_text;
+  double value = 0;
+  bool has_timestamp = false;
+  /// Milliseconds since the epoch. 0.0.4: the integer as written. OpenMetrics: seconds (float)
+  /// times 1000, truncated toward zero, as Prometheus does.
+  int64_t timestamp_ms = 0;
+};
+
+/// Receives the samples of one exposition, in order.
+class ExpositionVisitor {
+ public:
+  virtual ~ExpositionVisitor() = default;
+  virtual void OnSample(const ExpositionSample& sample) = 0;
+};
+
+struct ParseError {
+  size_t line = 0;      // 1-based line of the error (0: the exposition as a whole, e.g. no # EOF)
+  std::string message;  // e.g. `expected label value after "le=", got "abc"`; names what it saw
+};
+
+struct ParseStats {
+  size_t samples = 0;   // OnSample calls
+  size_t families = 0;  // distinct TYPE/HELP/UNIT metric names seen
+};
+
+class ExpositionParser {
+ public:
+  /// Parses the whole body, calling visitor.OnSample for every sample line. Returns true on
+  /// success; on failure returns false and fills `error` (samples already passed to the visitor
+  /// must then be discarded by the caller). `stats` may be null.
+  bool Parse(std::string_view body, ExpositionFormat format, ExpositionVisitor& visitor,
+             ParseError& error, ParseStats* stats = nullptr);
+
+ private:
+  std::vector<model::LabelView> labels_;
+  std::string unescaped_;  // backing store for unescaped names and values of the current line
+  std::vector<std::string> seen_families_;
+};
+
+}  // namespace canaryd::scrape
