@@ -13,9 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "canaryd/app/demo.h"
 #include "canaryd/app/service.h"
 #include "canaryd/canaryconfig/canary_config.h"
 #include "canaryd/common/clock.h"
+#include "canaryd/common/duration.h"
 #include "canaryd/common/logging.h"
 #include "canaryd/config/config.h"
 #include "canaryd/judge/judge.h"
@@ -35,6 +37,9 @@ Commands:
   serve          Run the server: Prometheus remote-write receiver (1.0 and 2.0) and /metrics.
   check-config   Validate a configuration file and print the effective settings.
   judge          Judge a canary offline: Kayenta canary config + metric set pairs -> verdict JSON.
+  demo           Run the whole product on a built-in synthetic service for about a minute: a
+                 baseline and a canary (with a regression of your choice), scraped, analysed
+                 and judged live. Exits 0 when the verdict is the expected one.
   version        Print the version.
   help           Show this help, or `canaryd help <command>` for a command's flags.
 
@@ -105,6 +110,36 @@ Exit codes: 0 judged (whatever the verdict), 2 bad flags or a malformed file (th
 the file and the JSON path).
 )";
 
+constexpr const char* kDemoHelp = R"(Usage: canaryd demo [flags]
+
+Shows the whole product with nothing else running. Inside the process it starts a small
+synthetic web service on loopback ports, 3 baseline pods and 3 canary pods, each serving
+/metrics (requests by status code, a latency histogram, CPU seconds, a few gauges); canaryd's
+embedded scraper scrapes them every second, and an analysis with a built-in Kayenta canary config
+(groups Latency, Errors and Saturation; filter template pod=~"demo-${scope}-.*") judges the
+canary against the baseline every third of the run, with 2 s steps.
+
+While it runs it shows the elapsed time, the samples ingested and the steps closed, and for each
+judged interval the score and a per-metric table (classification, estimate of the shift, and
+its confidence interval). At the end: the verdict, the verdict the regression should produce, and
+the analysis as JSON (GET /api/v1/analyses/{id}'s shape, plus the last step values seen).
+
+Flags:
+  --regression KIND  What is wrong with the canary: latency (every request twice as slow; the
+                     default), errors (5xx from 1% to 8% of requests), cpu (x1.6 CPU per
+                     request) or none.
+  --duration D       Length of the analysis (default 60s; at least 18s). The demo takes this
+                     plus a few seconds.
+  --output FILE      Where the JSON result goes (default demo-result.json).
+  --quiet            Print only the verdict lines.
+  --seed N           Seed of the synthetic service's randomness (default 1).
+  --log.level LEVEL  canaryd's log level on stderr (default warn).
+  -h, --help         Show this help.
+
+Exit codes: 0 the verdict is the expected one (FAIL for a regression, PASS for none), 1 it is
+not (or the demo could not run), 2 bad flags. `.ci/run` runs it as a smoke test.
+)";
+
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -116,6 +151,13 @@ class Flags {
     for (int i = first; i < argc; ++i) {
       args_.emplace_back(argv[i]);
     }
+  }
+  // Removes the boolean flag --name wherever it is; true if it was there.
+  bool TakeSwitch(const std::string& name) {
+    const auto it = std::remove(args_.begin(), args_.end(), "--" + name);
+    const bool found = it != args_.end();
+    args_.erase(it, args_.end());
+    return found;
   }
   bool Help() const {
     for (const auto& a : args_) {
@@ -369,6 +411,53 @@ int Judge(int argc, char** argv) {
   return 0;
 }
 
+int Demo(int argc, char** argv) {
+  Flags flags(argc, argv, 2);
+  if (flags.Help()) {
+    std::cout << kDemoHelp;
+    return 0;
+  }
+  DemoOptions options;
+  options.quiet = flags.TakeSwitch("quiet");
+  std::vector<std::string> positional;
+  const auto parsed =
+      flags.Parse({"regression", "duration", "output", "seed", "log.level"}, positional);
+  if (!positional.empty()) {
+    throw UsageError("unexpected argument \"" + positional[0] + "\"");
+  }
+  for (const auto& [name, value] : parsed) {
+    if (name == "regression") {
+      const auto r = demo::ParseRegression(value);
+      if (!r) {
+        throw UsageError("--regression: \"" + value +
+                         "\" is not one of latency, errors, cpu, none");
+      }
+      options.regression = *r;
+    } else if (name == "duration") {
+      if (!ParseDuration(value, options.duration) || options.duration < std::chrono::seconds(18)) {
+        throw UsageError("--duration: \"" + value +
+                         "\" is not a duration of at least 18s (e.g. 60s, 2m)");
+      }
+    } else if (name == "output") {
+      if (value.empty()) throw UsageError("--output needs a file name");
+      options.output = value;
+    } else if (name == "seed") {
+      const auto r = std::from_chars(value.data(), value.data() + value.size(), options.seed);
+      if (r.ec != std::errc() || r.ptr != value.data() + value.size()) {
+        throw UsageError("--seed: \"" + value + "\" is not a non-negative integer");
+      }
+    } else if (name == "log.level") {
+      options.log_level = value;
+      if (!InitLogging(value)) {
+        throw UsageError("--log.level: \"" + value +
+                         "\" is not one of trace, debug, info, warn, error, off");
+      }
+    }
+  }
+  std::cout.flush();
+  return RunDemo(options, stdout);
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -389,6 +478,10 @@ int Main(int argc, char** argv) {
           std::cout << kJudgeHelp;
           return 0;
         }
+        if (topic == "demo") {
+          std::cout << kDemoHelp;
+          return 0;
+        }
       }
       std::cout << kMainHelp;
       return command.empty() ? 2 : 0;
@@ -405,6 +498,9 @@ int Main(int argc, char** argv) {
     }
     if (command == "judge") {
       return Judge(argc, argv);
+    }
+    if (command == "demo") {
+      return Demo(argc, argv);
     }
     throw UsageError("unknown command \"" + command + "\"");
   } catch (const UsageError& e) {
