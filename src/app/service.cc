@@ -3,6 +3,7 @@
 #include "canaryd/api/analyses_api.h"
 #include "canaryd/api/flagger_api.h"
 #include "canaryd/api/kayenta_api.h"
+#include "canaryd/api/targets_api.h"
 #include "canaryd/ingest/remote_write_handler.h"
 #include "canaryd/server/handlers.h"
 
@@ -64,6 +65,13 @@ Service::Service(config::Config config, const Clock& clock)
   } else if (const size_t n = analyses_->Recover(); n > 0) {
     spdlog::info("recovered {} analyses from {}", n, config_.data_dir);
   }
+  if (!config_.scrape_configs.empty()) {
+    scrape::ScrapeOptions scrape_options = config_.scrape;
+    scrape_options.user_agent = std::string("canaryd/") + CANARYD_VERSION;
+    // Scraped samples go into the same sink as remote-write: analyses cannot tell them apart.
+    scraper_ = std::make_unique<scrape::ScrapeManager>(config_.scrape_configs, scrape_options,
+                                                       windows_, clock_, metrics_);
+  }
   server::Router router;
   server::AddStandardRoutes(router, *remote_write_, metrics_,
                             [this] { return server_ != nullptr && !server_->stopping(); });
@@ -71,6 +79,7 @@ Service::Service(config::Config config, const Clock& clock)
   api::AddAnalysesRoutes(router, *analyses_, *configs_);
   api::AddKayentaRoutes(router, *configs_, *analyses_);
   api::AddFlaggerRoutes(router, *configs_, *analyses_);
+  api::AddTargetsRoutes(router, scraper_.get());
   server_ = std::make_unique<server::HttpServer>(config_.server, std::move(router), metrics_);
 }
 
@@ -86,8 +95,20 @@ Service::~Service() {
   }
 }
 
-Result<void> Service::Start() { return server_->Start(); }
-void Service::Shutdown() { server_->Shutdown(); }
+Result<void> Service::Start() {
+  auto started = server_->Start();
+  if (started && scraper_) {
+    scraper_->Start();
+  }
+  return started;
+}
+
+void Service::Shutdown() {
+  if (scraper_) {
+    scraper_->Stop();
+  }
+  server_->Shutdown();
+}
 void Service::Wait() { server_->Wait(); }
 uint16_t Service::port() const { return server_->port(); }
 size_t Service::ExpireIdleSeries() { return windows_.ExpireIdle(config_.series_retention); }

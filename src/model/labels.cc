@@ -190,4 +190,15 @@ bool IsValidUtf8(std::string_view s) noexcept {
   return true;
 }
 
+bool IsValidLabelName(std::string_view name) noexcept {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace canaryd::model

@@ -13,6 +13,7 @@
 #include "canaryd/analysis/config_store.h"
 #include "canaryd/app/webhook_notifier.h"
 #include "canaryd/deliver/dispatcher.h"
+#include "canaryd/scrape/scrape_manager.h"
 #include "canaryd/window/window_store.h"
 
 namespace canaryd::app {
@@ -23,9 +24,12 @@ class Service {
   Service(config::Config config, const Clock& clock);
   ~Service();
 
-  /// Binds and starts serving. Fails if the listen address cannot be bound.
+  /// Binds and starts serving, then starts the scraper (if there are scrape_configs). Fails if
+  /// the listen address cannot be bound; throws (start-up) if a scrape job's TLS files cannot be
+  /// loaded.
   Result<void> Start();
-  /// Graceful shutdown (see HttpServer); Wait() blocks until it is complete.
+  /// Stops scraping, then shuts the HTTP server down gracefully (see HttpServer); Wait() blocks
+  /// until it is complete.
   void Shutdown();
   void Wait();
   /// Removes series idle for longer than series.retention; returns how many.
@@ -44,6 +48,8 @@ class Service {
   analysis::ConfigStore& canary_configs() { return *configs_; }
   deliver::Dispatcher& webhooks() { return *dispatcher_; }
   server::HttpServer& http_server() { return *server_; }
+  /// The embedded scraper; null when the config has no scrape_configs.
+  scrape::ScrapeManager* scraper() { return scraper_.get(); }
 
  private:
   config::Config config_;
@@ -59,6 +65,7 @@ class Service {
   std::filesystem::path scratch_dir_;  // webhook outbox when there is no data_dir
   std::chrono::steady_clock::time_point last_expiry_;
   std::unique_ptr<ingest::RemoteWriteHandler> remote_write_;
+  std::unique_ptr<scrape::ScrapeManager> scraper_;
   std::unique_ptr<server::HttpServer> server_;
 };
 

@@ -96,6 +96,9 @@ LabelHash HashLabelKey128(std::string_view key) noexcept;
 /// The low 64 bits of HashLabelKey128.
 uint64_t HashLabelKey(std::string_view key) noexcept;
 
+/// Prometheus's legacy label-name rule: [a-zA-Z_][a-zA-Z0-9_]*.
+bool IsValidLabelName(std::string_view name) noexcept;
+
 /// True if `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
 bool IsValidUtf8(std::string_view s) noexcept;
 

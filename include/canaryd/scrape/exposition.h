@@ -81,9 +81,13 @@ class ExpositionParser {
              ParseError& error, ParseStats* stats = nullptr);
 
  private:
-  std::vector<model::LabelView> labels_;
-  std::string unescaped_;  // backing store for unescaped names and values of the current line
-  std::vector<std::string> seen_families_;
+  std::vector<model::LabelView> labels_;  // the current line's labels (then its exemplar's)
+  // Backing store for unescaped names and values of the current line. Reserved to the line's
+  // length before the first unescape of a line, so it never reallocates while views into it live.
+  std::string unescaped_;
+  std::vector<std::string_view> names_scratch_;  // duplicate-name check of long label sets
+  // Hashes of the family names seen by this Parse (open addressing, 0 = empty slot).
+  std::vector<uint64_t> family_slots_;
 };
 
 }  // namespace canaryd::scrape

@@ -77,6 +77,8 @@ struct ScrapeOptions {
   uint64_t default_body_size_limit = 16ull << 20;
   /// Threads running scrapes (parsing and ingesting happen on them).
   unsigned threads = 1;
+  /// Sent as User-Agent.
+  std::string user_agent = "canaryd";
 };
 
 }  // namespace canaryd::scrape

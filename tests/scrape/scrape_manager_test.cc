@@ -1,0 +1,341 @@
+// The scraper end to end on loopback: real HTTP targets (canaryd's own server with test
+// handlers), real time at short intervals.
+
+#include "canaryd/scrape/scrape_manager.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "canaryd/common/clock.h"
+#include "canaryd/server/http_server.h"
+#include "recording_sink.h"
+
+namespace canaryd::scrape {
+namespace {
+
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+using testing::Find;
+using testing::RecordingSink;
+using testing::Row;
+
+std::string Gzip(std::string_view in) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// A /metrics target whose answer the test controls.
+class FakeTarget {
+ public:
+  struct Behaviour {
+    std::string body = "# TYPE demo_total counter\ndemo_total{code=\"200\"} 42\n";
+    std::string content_type = "text/plain; version=0.0.4";
+    bool gzip = false;
+    int status = 200;
+    std::chrono::milliseconds delay{0};
+  };
+
+  FakeTarget() {
+    server::Router router;
+    router.Add(http::verb::get, "/metrics", std::make_shared<Handler>(*this));
+    server::ServerOptions opts;
+    opts.address = "127.0.0.1";
+    opts.port = 0;
+    opts.threads = 2;
+    opts.shutdown_grace = 100ms;
+    server_ = std::make_unique<server::HttpServer>(opts, std::move(router), metrics_);
+    EXPECT_TRUE(server_->Start());
+  }
+  ~FakeTarget() {
+    server_->Shutdown();
+    server_->Wait();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+  void Set(Behaviour b) {
+    std::lock_guard lock(mu_);
+    behaviour_ = std::move(b);
+  }
+  server::Request last_request() const {
+    std::lock_guard lock(mu_);
+    return last_;
+  }
+  int requests() const { return requests_.load(); }
+
+ private:
+  struct Handler final : server::Handler {
+    explicit Handler(FakeTarget& t) : target(t) {}
+    server::Response Handle(const server::Request& req, server::RequestState&) override {
+      Behaviour b;
+      {
+        std::lock_guard lock(target.mu_);
+        target.last_ = req;
+        b = target.behaviour_;
+      }
+      target.requests_.fetch_add(1);
+      if (b.delay.count() > 0) std::this_thread::sleep_for(b.delay);
+      server::Response res{static_cast<http::status>(b.status), req.version()};
+      res.set(http::field::content_type, b.content_type);
+      if (b.gzip) {
+        res.set(http::field::content_encoding, "gzip");
+        res.body() = Gzip(b.body);
+      } else {
+        res.body() = b.body;
+      }
+      res.keep_alive(server::WantsKeepAlive(req));
+      res.prepare_payload();
+      return res;
+    }
+    FakeTarget& target;
+  };
+
+  MetricsRegistry metrics_;
+  std::unique_ptr<server::HttpServer> server_;
+  mutable std::mutex mu_;
+  Behaviour behaviour_;
+  server::Request last_;
+  std::atomic<int> requests_{0};
+};
+
+ScrapeConfig Job(const std::string& name, std::vector<std::string> targets,
+                 std::chrono::milliseconds interval = 100ms) {
+  ScrapeConfig c;
+  c.job_name = name;
+  c.scrape_interval = interval;
+  c.scrape_timeout = interval;
+  c.static_configs.push_back(TargetGroup{std::move(targets), {{"track", "baseline"}}});
+  return c;
+}
+
+// Polls `pred` for up to `limit`.
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds limit = 5000ms) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+// The newest value appended for `series`, if any.
+const Row* Newest(const RecordingSink& sink, const std::string& series, std::vector<Row>& keep) {
+  keep.clear();
+  for (const auto& b : sink.batches()) {
+    for (const auto& r : b) {
+      if (r.series == series) keep.push_back(r);
+    }
+  }
+  return keep.empty() ? nullptr : &keep.back();
+}
+
+std::string Labels(const FakeTarget& t, const std::string& job) {
+  return "{instance=\"" + t.address() + "\", job=\"" + job + "\", track=\"baseline\"}";
+}
+
+TEST(ScrapeManager, ScrapesOnScheduleWithPrometheusHeadersAndGzip) {
+  FakeTarget target;
+  FakeTarget::Behaviour b;
+  b.gzip = true;
+  target.Set(b);
+  RecordingSink sink;
+  MetricsRegistry metrics;
+  auto job = Job("app", {target.address()});
+  job.basic_auth = ScrapeConfig::BasicAuth{"user", "pass", ""};
+  job.params["format"] = {"prometheus"};
+  ScrapeOptions options;
+  options.user_agent = "canaryd/test";
+  ScrapeManager manager({job}, options, sink, SystemClock::Instance(), metrics);
+  manager.Start();
+  ASSERT_TRUE(WaitFor([&] { return manager.scrapes_completed() >= 4; }));
+  manager.Stop();
+
+  std::vector<Row> rows;
+  const Row* up = Newest(sink, "up" + Labels(target, "app"), rows);
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->value, 1);
+  const size_t ups = rows.size();
+  const Row* v = Newest(sink, "demo_total{code=\"200\", instance=\"" + target.address() +
+                                  "\", job=\"app\", track=\"baseline\"}",
+                        rows);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->value, 42);
+  EXPECT_EQ(rows.size(), ups);
+  // Consecutive scrapes are one interval apart (on the target's fixed phase).
+  ASSERT_GE(rows.size(), 3u);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    // Scheduled 100 ms apart; a wake-up more than 2 ms late is stamped when it happened.
+    const int64_t off = (rows[i].ts - rows[0].ts) % 100;
+    EXPECT_LT(std::min(off, 100 - off) , 30) << "off the schedule: " << rows[i].ts;
+    EXPECT_GE(rows[i].ts - rows[i - 1].ts, 70);
+  }
+  const auto req = target.last_request();
+  EXPECT_EQ(req.target(), "/metrics?format=prometheus");
+  EXPECT_EQ(req[http::field::accept_encoding], "gzip");
+  EXPECT_NE(req[http::field::accept].find("application/openmetrics-text;version=1.0.0"),
+            std::string::npos);
+  EXPECT_EQ(req[http::field::user_agent], "canaryd/test");
+  EXPECT_EQ(req["X-Prometheus-Scrape-Timeout-Seconds"], "0.1");
+  EXPECT_EQ(req[http::field::authorization], "Basic dXNlcjpwYXNz");
+  const auto targets = manager.Targets();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].health, "up");
+  EXPECT_EQ(targets[0].url, "http://" + target.address() + "/metrics?format=prometheus");
+  EXPECT_NE(metrics.Render().find("canaryd_scrapes_total{job=\"app\",result=\"success\"}"),
+            std::string::npos);
+}
+
+struct FailureCase {
+  const char* name;
+  FakeTarget::Behaviour behaviour;
+  uint64_t body_size_limit;
+  const char* result;  // canaryd_scrapes_total result label
+  const char* error;   // part of the target's lastError
+};
+
+class ScrapeFailures : public ::testing::TestWithParam<FailureCase> {};
+
+TEST_P(ScrapeFailures, FailTheScrapeWithAReason) {
+  const FailureCase& c = GetParam();
+  FakeTarget target;
+  target.Set(c.behaviour);
+  RecordingSink sink;
+  MetricsRegistry metrics;
+  auto job = Job("j", {target.address()}, 200ms);
+  job.body_size_limit = c.body_size_limit;
+  ScrapeManager manager({job}, {}, sink, SystemClock::Instance(), metrics);
+  manager.Start();
+  ASSERT_TRUE(WaitFor([&] { return manager.scrapes_completed() >= 2; }));
+  const auto targets = manager.Targets();
+  manager.Stop();
+  std::vector<Row> rows;
+  const Row* up = Newest(sink, "up" + Labels(target, "j"), rows);
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->value, 0);
+  EXPECT_EQ(Newest(sink, "demo_total{code=\"200\", instance=\"" + target.address() +
+                             "\", job=\"j\", track=\"baseline\"}",
+                   rows),
+            nullptr);
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].health, "down");
+  EXPECT_NE(targets[0].last_error.find(c.error), std::string::npos) << targets[0].last_error;
+  const std::string metric =
+      std::string("canaryd_scrapes_total{job=\"j\",result=\"") + c.result + "\"} ";
+  const std::string text = metrics.Render();
+  const auto at = text.find(metric);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(text[at + metric.size()], '0') << metric;
+}
+
+FakeTarget::Behaviour With(int status, std::chrono::milliseconds delay, std::string body,
+                           bool gzip = false, std::string type = "text/plain; version=0.0.4") {
+  FakeTarget::Behaviour b;
+  b.status = status;
+  b.delay = delay;
+  b.body = std::move(body);
+  b.gzip = gzip;
+  b.content_type = std::move(type);
+  return b;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Reasons, ScrapeFailures,
+    ::testing::Values(
+        FailureCase{"status", With(503, 0ms, "busy"), 0, "http_status", "HTTP status 503"},
+        FailureCase{"timeout", With(200, 400ms, "a 1\n"), 0, "timeout", "scrape_timeout"},
+        FailureCase{"body", With(200, 0ms, std::string(5000, '#') + "\n"), 1000,
+                    "body_size_limit", "body_size_limit"},
+        FailureCase{"gzip_bomb", With(200, 0ms, std::string(1 << 20, '\n'), true), 100000,
+                    "body_size_limit", "body_size_limit"},
+        FailureCase{"parse", With(200, 0ms, "a{b=\"1\" 1\n"), 0, "parse_error", "line 1"},
+        FailureCase{"openmetrics_no_eof",
+                    With(200, 0ms, "a 1\n", false, "application/openmetrics-text; version=1.0.0"),
+                    0, "parse_error", "EOF"}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(ScrapeManager, ConnectionRefusedIsUpZero) {
+  // Bind and close a port so nothing listens on it.
+  std::string address;
+  {
+    FakeTarget t;
+    address = t.address();
+  }
+  RecordingSink sink;
+  MetricsRegistry metrics;
+  ScrapeManager manager({Job("j", {address})}, {}, sink, SystemClock::Instance(), metrics);
+  manager.Start();
+  ASSERT_TRUE(WaitFor([&] { return manager.scrapes_completed() >= 1; }));
+  const auto targets = manager.Targets();
+  manager.Stop();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].health, "down");
+  EXPECT_NE(targets[0].last_error.find("connect"), std::string::npos) << targets[0].last_error;
+}
+
+TEST(ScrapeManager, FileSdChangesTargetsAndStalesRemovedOnes) {
+  FakeTarget a, b;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("canaryd-filesd-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& body) {
+    const auto tmp = dir / "t.json.tmp";
+    std::ofstream(tmp) << body;
+    std::filesystem::rename(tmp, dir / "t.json");
+  };
+  write("[{\"targets\": [\"" + a.address() + "\"], \"labels\": {\"track\": \"baseline\"}}]");
+  ScrapeConfig job;
+  job.job_name = "sd";
+  job.scrape_interval = 100ms;
+  job.scrape_timeout = 100ms;
+  job.file_sd_configs.push_back(FileSdConfig{{(dir / "*.json").string()}, std::chrono::minutes(5)});
+  RecordingSink sink;
+  MetricsRegistry metrics;
+  ScrapeManager manager({job}, {}, sink, SystemClock::Instance(), metrics);
+  manager.Start();
+  ASSERT_TRUE(WaitFor([&] { return a.requests() >= 2; }));
+  EXPECT_EQ(b.requests(), 0);
+
+  write("[{\"targets\": [\"" + b.address() + "\"], \"labels\": {\"track\": \"baseline\"}}]");
+  ASSERT_TRUE(WaitFor([&] { return b.requests() >= 2; }, 4000ms));
+  const std::string a_series = "demo_total{code=\"200\", instance=\"" + a.address() +
+                               "\", job=\"sd\", track=\"baseline\"}";
+  // End-of-run staleness: about two intervals plus 10 % after the removal.
+  std::vector<Row> rows;
+  ASSERT_TRUE(WaitFor([&] {
+    const Row* r = Newest(sink, a_series, rows);
+    return r != nullptr && r->stale;
+  }));
+  const Row* up_a = Newest(sink, "up" + Labels(a, "sd"), rows);
+  ASSERT_NE(up_a, nullptr);
+  EXPECT_TRUE(up_a->stale) << "report series are staled too";
+  const int a_requests = a.requests();
+
+  // A broken file keeps the previous targets and is counted.
+  write("[{\"targets\": [\"" + b.address() + "\"], \"labels\": {\"bad-name\": \"x\"}}]");
+  ASSERT_TRUE(WaitFor([&] {
+    return metrics.Render().find("canaryd_scrape_sd_file_errors_total{job=\"sd\"} 1") !=
+           std::string::npos;
+  }, 4000ms));
+  const auto targets = manager.Targets();
+  manager.Stop();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].url, "http://" + b.address() + "/metrics");
+  EXPECT_LE(a.requests(), a_requests + 1) << "a removed target is no longer scraped";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace canaryd::scrape
