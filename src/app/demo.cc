@@ -349,20 +349,28 @@ int RunDemo(const DemoOptions& options, std::FILE* out) {
     if (now >= next_progress) {
       next_progress = now + 1000;
       const std::string metrics = service.metrics().Render();
-      const double samples =
-          SumSamples(metrics, "canaryd_window_samples_total", "result=\"appended\"");
+      const double samples = SumSamples(metrics, "canaryd_scrape_samples_total");
       const double series = SumSamples(metrics, "canaryd_series_active");
+      const double failed = SumSamples(metrics, "canaryd_scrapes_total") -
+                            SumSamples(metrics, "canaryd_scrapes_total", "result=\"success\"");
+      size_t up = 0;
+      if (service.scraper() != nullptr) {
+        for (const auto& t : service.scraper()->Targets()) up += t.health == "up" ? 1 : 0;
+      }
       const size_t steps_closed = last_steps.empty() ? 0 : last_steps.front().experiment.size();
-      char buf[256];
+      char buf[320];
       const std::string elapsed =
           now < status->start_ms
               ? "window starts in " + std::to_string((status->start_ms - now + 999) / 1000) + "s"
               : MinSec(now - status->start_ms) + " / " + MinSec(def.lifetime_ms);
+      const std::string failures =
+          failed > 0 ? ", " + std::to_string(static_cast<uint64_t>(failed)) + " failed scrapes"
+                     : std::string();
       std::snprintf(buf, sizeof buf,
-                    "  [%s] samples ingested %.0f (%.0f series), steps closed %zu/%d, "
-                    "intervals judged %zu/%d",
-                    elapsed.c_str(), samples, series, steps_closed, steps_total,
-                    status->history.size(), status->intervals);
+                    "  [%s] %zu/%zu pods up, %.0f samples scraped (%.0f series)%s, steps closed "
+                    "%zu/%d, intervals judged %zu/%d",
+                    elapsed.c_str(), up, fleet.size(), samples, series, failures.c_str(),
+                    steps_closed, steps_total, status->history.size(), status->intervals);
       o.Status(buf);
     }
     if (now > give_up) {
