@@ -387,7 +387,7 @@ int RunDemo(const DemoOptions& options, std::FILE* out) {
   const bool written = WriteFile(options.output, result_json);
   const std::string_view verdict = analysis::VerdictName(status->verdict);
   const bool as_expected = status->complete && !interrupted && verdict == expected;
-  o.Line("%s", "");
+  if (!o.quiet()) o.Line("%s", "");
   if (interrupted) o.Line("interrupted: analysis cancelled");
   o.Line("verdict: %s (%s)", std::string(verdict).c_str(), status->reason.c_str());
   o.Line("expected: %s for regression \"%s\": %s", std::string(expected).c_str(),

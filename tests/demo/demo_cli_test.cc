@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json.hpp>
 #include <cstdio>
@@ -106,7 +107,9 @@ TEST(DemoCliTest, QuietPrintsOnlyTheVerdict) {
   const std::string out = TempPath("quiet.json");
   const CliRun r = Canaryd("demo --quiet --regression errors --duration 18s --output " + out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(r.out.find("interval"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("samples scraped"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("interval 1/3"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;  // verdict, expected, file
   EXPECT_NE(r.out.find("verdict: FAIL"), std::string::npos) << r.out;
   EXPECT_EQ(ReadResult(out).at("verdict").as_string(), "FAIL");
   std::remove(out.c_str());
