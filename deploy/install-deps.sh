@@ -14,7 +14,7 @@ build_pkgs=(
   clang libclang-rt-14-dev             # fuzz preset (libFuzzer) and asan/tsan presets
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libprotobuf-dev protobuf-compiler libsnappy-dev libzstd-dev libxxhash-dev
-  libeigen3-dev libspdlog-dev libyaml-cpp-dev libre2-dev libssl-dev
+  libeigen3-dev libspdlog-dev libyaml-cpp-dev libre2-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl procps util-linux                # test scripts: curl, ps/pgrep, taskset
 )

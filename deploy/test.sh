@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what is needed, builds the
-# release preset, and runs every test (unit, end-to-end server tables, fuzz corpus replay, and
+# release preset, runs `canaryd demo` twice as a smoke test (a latency regression must fail, no
+# regression must pass), runs every test (unit, end-to-end server tables, fuzz corpus replay, and
 # integration tests against real Prometheus, vmagent and node_exporter), then the same suite
 # under ASan+UBSan.
 #   deploy/test.sh            everything (what CI runs)
@@ -21,6 +22,11 @@ if [ "$mode" = "--quick" ]; then
   ctest --preset release -L unit -j"$jobs"
   exit 0
 fi
+
+echo "== canaryd demo: the latency regression must FAIL, no regression must PASS =="
+# Each exits 0 only when the verdict is the one its regression should produce.
+build/release/src/app/canaryd demo --regression latency --output build/demo-latency.json
+build/release/src/app/canaryd demo --regression none --output build/demo-none.json
 
 echo "== release tests (unit, fuzz replay, integration) =="
 # Integration tests start real servers on loopback; run them one at a time.

@@ -238,6 +238,15 @@ std::string Describe(const config::Config& c) {
          "\n";
   out += "windows.max_samples_per_series: " + std::to_string(c.windows.max_samples_per_series) +
          "\n";
+  out += "scrape_configs: " + std::to_string(c.scrape_configs.size()) + " jobs\n";
+  for (const auto& job : c.scrape_configs) {
+    size_t targets = 0;
+    for (const auto& g : job.static_configs) targets += g.targets.size();
+    out += "  " + job.job_name + ": every " + ms(job.scrape_interval) + " (timeout " +
+           ms(job.scrape_timeout) + "), " + job.scheme + " " + job.metrics_path + ", " +
+           std::to_string(targets) + " static targets, " +
+           std::to_string(job.file_sd_configs.size()) + " file_sd configs\n";
+  }
   return out;
 }
 

@@ -194,12 +194,16 @@ struct ScrapeDefaults {
 
 void ParseGlobal(std::string_view source, const YAML::Node& n, const std::string& f,
                  ScrapeDefaults& d) {
+  bool timeout_set = false;
   ForEachKey(source, n, f,
              Handlers{
                  {"scrape_interval",
                   [&](const YAML::Node& v, const std::string& ff) { d.interval = Positive(source, v, ff); }},
                  {"scrape_timeout",
-                  [&](const YAML::Node& v, const std::string& ff) { d.timeout = Positive(source, v, ff); }},
+                  [&](const YAML::Node& v, const std::string& ff) {
+                    d.timeout = Positive(source, v, ff);
+                    timeout_set = true;
+                  }},
                  {"body_size_limit",
                   [&](const YAML::Node& v, const std::string& ff) {
                     d.body_size_limit = PrometheusSize(source, v, ff);
@@ -221,7 +225,10 @@ void ParseGlobal(std::string_view source, const YAML::Node& n, const std::string
                     d.label_value_length_limit = Unsigned(source, v, ff, UINT32_MAX);
                   }},
              });
-  if (d.timeout > d.interval) {
+  if (!timeout_set) {
+    // Prometheus: the default timeout (10s) is capped at the global interval.
+    d.timeout = std::min(d.timeout, d.interval);
+  } else if (d.timeout > d.interval) {
     Fail(source, n, f, "scrape_timeout (" + std::to_string(d.timeout.count()) +
                            "ms) is greater than scrape_interval (" +
                            std::to_string(d.interval.count()) + "ms)");

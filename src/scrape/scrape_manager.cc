@@ -723,17 +723,19 @@ struct ScrapeManager::Impl {
   std::vector<std::unique_ptr<Job>> jobs;
   std::atomic<uint64_t> completed{0};
 
-  mutable std::mutex mu;
-  bool stopping = false;                                     // guarded by mu
-  std::map<std::string, std::shared_ptr<Target>> targets;  // guarded by mu
-  std::vector<std::shared_ptr<Target>> retiring;  // removed, waiting for end-of-run staleness
-
-  // Declared last: destroyed first, with any coroutine still suspended on it.
+  // The io_context outlives the targets' I/O objects (their timers and sockets must be destroyed
+  // while its services exist), and the jobs (whose TLS contexts the targets' streams use)
+  // outlive the io_context, which destroys the coroutines still suspended on it.
   asio::io_context ioc;
   Strand discovery;
   asio::steady_timer discovery_timer;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
+
+  mutable std::mutex mu;
+  bool stopping = false;                                     // guarded by mu
+  std::map<std::string, std::shared_ptr<Target>> targets;  // guarded by mu
+  std::vector<std::shared_ptr<Target>> retiring;  // removed, waiting for end-of-run staleness
 };
 
 ScrapeManager::ScrapeManager(std::vector<ScrapeConfig> jobs, ScrapeOptions options,

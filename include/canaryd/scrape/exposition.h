@@ -11,6 +11,30 @@
 // whole scrape back on a parse error): Parse reports the first error, with its 1-based line, and the
 // caller discards what the visitor saw.
 //
+// Syntax accepted (Prometheus 2.42's promparse/openmetricsparse, with the differences marked *):
+//   - Text 0.0.4: blanks and tabs separate tokens in any number (also before `{`, around `=` and
+//     `,`, and at the start of a line); empty lines are skipped; `# HELP`/`# TYPE` descriptors
+//     (types counter, gauge, histogram, summary, untyped; the text starts one character after the
+//     name, as in promparse), every other `#` line is a comment; a trailing comma in a label set;
+//     the timestamp is an integer in ms (* a leading `-` is accepted: the format says int64,
+//     promparse takes digits only). Every line must end in `\n`, except a final comment.
+//     `\r` is an ordinary byte, so CRLF bodies fail as in Prometheus; * so is NUL (promparse's
+//     lexer ends the body, successfully, at a NUL where a token or a comment's byte would be).
+//   - OpenMetrics 1.0: single spaces, no empty lines, only `# HELP`/`# TYPE`/`# UNIT`/`# EOF`
+//     (types counter, gauge, histogram, gaugehistogram, stateset, info, summary, unknown; a UNIT
+//     must be a `_`-suffix of the name), `# EOF` last (one `\n` may follow), float-second
+//     timestamps (NaN/Inf and * values beyond int64 ms are errors), exemplars `# {labels} value
+//     [timestamp]` validated (names, UTF-8, no duplicates, <= 128 code points) and dropped.
+//   - Both: values as Go's ParseFloat without hex floats or `_` (inf/infinity/nan in any case,
+//     out-of-range is an error, underflow is 0); every NaN becomes Prometheus's normal NaN
+//     (0x7ff8000000000001), so a target cannot send a stale marker. Label values escape `\\`,
+//     `\"`, `\n` (other escapes stay as written); * a raw newline inside a quoted string is an
+//     error (promparse 2.42 took it). Quoted UTF-8 names (Prometheus 3): `{"a.b", "c.d"="v"}`, the
+//     metric name anywhere in the braces once, also in HELP/TYPE/UNIT. `{__name__="x"}` names the
+//     metric when no other name is given. Duplicate label names (and `__name__` beside a metric
+//     name) are errors; label values must be valid UTF-8. * Labels must be separated by commas
+//     (promparse 2.42 took `{a="1" b="2"}`; Prometheus 3 does not).
+//
 // Thread safety: an ExpositionParser is not thread-safe; use one per thread (it keeps buffers
 // between calls so a steady scrape does not allocate).
 
