@@ -34,7 +34,8 @@ Usage:
   canaryd <command> [flags]
 
 Commands:
-  serve          Run the server: Prometheus remote-write receiver (1.0 and 2.0) and /metrics.
+  serve          Run the server: remote-write receiver (1.0 and 2.0), embedded scraper
+                 (scrape_configs), continuous analyses and their APIs, /metrics.
   check-config   Validate a configuration file and print the effective settings.
   judge          Judge a canary offline: Kayenta canary config + metric set pairs -> verdict JSON.
   demo           Run the whole product on a built-in synthetic service for about a minute: a
@@ -44,8 +45,8 @@ Commands:
   help           Show this help, or `canaryd help <command>` for a command's flags.
 
 Run `canaryd <command> --help` for the flags of a command.
-Documentation: docs/ in the source tree (configuration.md, remote-write.md, architecture.md,
-judge.md).
+Documentation: docs/ in the source tree (configuration.md, scraping.md, remote-write.md, api.md,
+integrations.md, judge.md, architecture.md).
 )";
 
 constexpr const char* kServeHelp = R"(Usage: canaryd serve [flags]
@@ -69,6 +70,8 @@ Endpoints:
   GET  /api/v1/analyses/ID/verdict
                              {"verdict": PASS|FAIL|CONTINUE|NODATA|ERROR|CANCELLED, ...}, always
                              200 (for Argo Rollouts' web provider). DELETE .../ID cancels.
+  GET  /api/v1/targets       The embedded scraper's targets and their health (scrape_configs in
+                             the config; docs/scraping.md).
   GET  /metrics              canaryd's own metrics (Prometheus text format).
   GET  /-/healthy            200 while the process runs.
   GET  /-/ready              200 while serving, 503 during shutdown.
