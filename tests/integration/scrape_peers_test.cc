@@ -26,6 +26,7 @@
 #include "canaryd/common/clock.h"
 #include "canaryd/common/logging.h"
 #include "canaryd/config/config.h"
+#include "canaryd/model/labels.h"
 #include "canaryd/scrape/scrape_manager.h"
 #include "http_client.h"
 #include "recording_sink.h"
@@ -57,36 +58,17 @@ struct Point {
 };
 using SeriesPoints = std::map<std::string, std::vector<Point>>;  // FormatLabelKey form
 
-// Formats a Prometheus API metric object the way model::FormatLabelKey does.
+// A Prometheus API metric object in model::FormatLabelKey's form (the sink's rows).
 std::string Format(const boost::json::object& metric) {
-  std::map<std::string, std::string> labels;
-  std::string name;
+  std::map<std::string, std::string> labels;  // sorted, as a label key wants them
   for (const auto& [k, v] : metric) {
-    if (k == "__name__") {
-      name = std::string(v.as_string());
-    } else {
-      labels[std::string(k)] = std::string(v.as_string());
-    }
+    labels[std::string(k)] = std::string(v.as_string());
   }
-  std::string out = name + "{";
-  bool first = true;
+  std::string key;
   for (const auto& [k, v] : labels) {
-    if (!first) out += ", ";
-    first = false;
-    out += k + "=\"";
-    for (char c : v) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (c == '\n') {
-        out += "\\n";
-      } else {
-        out += c;
-      }
-    }
-    out += '"';
+    model::AppendLabel(key, k, v);
   }
-  return out + "}";
+  return model::FormatLabelKey(key, 1 << 20);
 }
 
 double ParseValue(const boost::json::value& v) {

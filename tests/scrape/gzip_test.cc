@@ -1,26 +1,15 @@
 #include "scrape/gzip.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
+
+#include "gzip_for_tests.h"
 
 #include <random>
 
 namespace canaryd::scrape {
 namespace {
 
-std::string Gzip(std::string_view in) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using testing::Gzip;
 
 TEST(Gunzip, RoundTripsAndConcatenatedMembers) {
   std::string text;

@@ -4,7 +4,6 @@
 #include "canaryd/scrape/scrape_manager.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -13,6 +12,7 @@
 
 #include "canaryd/common/clock.h"
 #include "canaryd/server/http_server.h"
+#include "gzip_for_tests.h"
 #include "recording_sink.h"
 
 namespace canaryd::scrape {
@@ -24,19 +24,7 @@ using testing::Find;
 using testing::RecordingSink;
 using testing::Row;
 
-std::string Gzip(std::string_view in) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using testing::Gzip;
 
 // A /metrics target whose answer the test controls.
 class FakeTarget {
