@@ -316,19 +316,33 @@ class TargetScraper::Visitor final : public ExpositionVisitor {
       error = "sample_limit exceeded: more than " + std::to_string(t_.sample_limit_) + " samples";
       return;
     }
-    auto it = t_.cache_.find(s.series_text);
-    SeriesEntry* e;
-    if (it == t_.cache_.end()) {
-      SeriesEntry fresh;
-      if (!t_.BuildKey(s, fresh.key, error)) {
-        failure = ScrapeFailure::kLabelLimit;
-        return;
+    const auto& prev = t_.seen_prev_;
+    SeriesEntry* e = nullptr;
+    if (cursor_ < prev.size()) {
+      // Two-stage prefetch along the predicted order: the entry 8 ahead, and the text of the
+      // entry 4 ahead (whose node the first stage brought in).
+      if (cursor_ + 8 < prev.size()) __builtin_prefetch(prev[cursor_ + 8]);
+      if (cursor_ + 4 < prev.size()) __builtin_prefetch(prev[cursor_ + 4]->text->data());
+      SeriesEntry* predicted = prev[cursor_];
+      if (*predicted->text == s.series_text) e = predicted;
+    }
+    if (e == nullptr) {
+      auto it = t_.cache_.find(s.series_text);
+      if (it == t_.cache_.end()) {
+        SeriesEntry fresh;
+        if (!t_.BuildKey(s, fresh.key, error)) {
+          failure = ScrapeFailure::kLabelLimit;
+          return;
+        }
+        fresh.hash = model::HashLabelKey128(fresh.key);
+        it = t_.cache_.emplace(std::string(s.series_text), std::move(fresh)).first;
+        it->second.text = &it->first;
+        ++report.series_added;
       }
-      fresh.hash = model::HashLabelKey128(fresh.key);
-      e = &t_.cache_.emplace(std::string(s.series_text), std::move(fresh)).first->second;
-      ++report.series_added;
-    } else {
       e = &it->second;
+    }
+    if (e->prev_index < prev.size() && prev[e->prev_index] == e) {
+      cursor_ = e->prev_index + 1;
     }
     if (e->last_scrape == number_) {
       ++report.duplicates;  // Prometheus: "duplicate sample for timestamp"; the first one stays
@@ -348,10 +362,12 @@ class TargetScraper::Visitor final : public ExpositionVisitor {
   TargetScraper& t_;
   uint64_t number_;
   int64_t start_ms_;
+  size_t cursor_ = 0;  // the predicted position in seen_prev_ of the next line
 };
 
 ScrapeReport TargetScraper::Process(const ScrapeResponse& response, int64_t start_ms,
                                     std::chrono::duration<double> duration) {
+  const auto process_start = std::chrono::steady_clock::now();
   const uint64_t number = ++scrape_number_;
   ever_scraped_ = true;
   batch_.Clear();
@@ -371,7 +387,10 @@ ScrapeReport TargetScraper::Process(const ScrapeResponse& response, int64_t star
       error = std::move(visitor.error);
     }
   }
+  // As in Prometheus, scrape_duration_seconds covers the fetch and the processing of the body.
+  duration += std::chrono::steady_clock::now() - process_start;
   ScrapeReport report = visitor.report;
+  report.duration_s = duration.count();
   report.failure = failure;
   report.error = error;
   if (failure != ScrapeFailure::kNone) {
@@ -398,6 +417,9 @@ ScrapeReport TargetScraper::Process(const ScrapeResponse& response, int64_t star
   seen_now_.clear();
   if (failure != ScrapeFailure::kNone) {
     seen_prev_.clear();  // everything went stale
+  }
+  for (size_t i = 0; i < seen_prev_.size(); ++i) {
+    seen_prev_[i]->prev_index = static_cast<uint32_t>(i);
   }
   // Drop cache entries that the last successful scrape did not expose, once they pile up (failed
   // scrapes and churning series leave them behind).

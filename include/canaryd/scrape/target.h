@@ -86,6 +86,7 @@ struct ScrapeReport {
   size_t series_added = 0;
   size_t stale_markers = 0;
   size_t duplicates = 0;  // repeated series in one exposition: the later sample is dropped
+  double duration_s = 0;  // scrape_duration_seconds: the fetch plus the processing of the body
 };
 
 class TargetScraper {
@@ -109,7 +110,9 @@ class TargetScraper {
   struct SeriesEntry {
     std::string key;  // canonical label key
     model::LabelHash hash;
-    uint64_t last_scrape = 0;  // scrape number that last exposed it
+    const std::string* text = nullptr;  // its series_text (the cache's key)
+    uint64_t last_scrape = 0;           // scrape number that last exposed it
+    uint32_t prev_index = UINT32_MAX;   // its position in seen_prev_, if there
     bool explicit_timestamp = false;
   };
   class Visitor;
@@ -137,7 +140,10 @@ class TargetScraper {
   };
   // series_text -> series; node-based, so entries (and their key strings) have stable addresses.
   std::unordered_map<std::string, SeriesEntry, TextHash, std::equal_to<>> cache_;
-  std::vector<SeriesEntry*> seen_prev_;  // exposed by the last successful scrape
+  // Exposed by the last successful scrape, in exposition order. Targets expose their series in
+  // the same order every time, so the next line is usually the entry after the last match: a
+  // lookup is then one comparison instead of a hash-table probe.
+  std::vector<SeriesEntry*> seen_prev_;
   std::vector<SeriesEntry*> seen_now_;
   std::vector<std::string> report_keys_;  // up, scrape_duration_seconds, ... label keys
   std::vector<model::LabelHash> report_hashes_;
