@@ -12,7 +12,15 @@
 
 #include "canaryd/common/clock.h"
 #include "canaryd/server/http_server.h"
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
 #include "gzip_for_tests.h"
+#include "test_cert.h"
 #include "recording_sink.h"
 
 namespace canaryd::scrape {
@@ -323,6 +331,147 @@ TEST(ScrapeManager, FileSdChangesTargetsAndStalesRemovedOnes) {
   EXPECT_EQ(targets[0].url, "http://" + b.address() + "/metrics");
   EXPECT_LE(a.requests(), a_requests + 1) << "a removed target is no longer scraped";
   std::filesystem::remove_all(dir);
+}
+
+// An https /metrics target with the test's self-signed certificate for 127.0.0.1.
+class TlsTarget {
+ public:
+  TlsTarget() : tls_(boost::asio::ssl::context::tls_server) {
+    const auto cert = testutil::MakeSelfSignedCert();
+    tls_.use_certificate_chain(boost::asio::buffer(cert.cert_pem));
+    tls_.use_private_key(boost::asio::buffer(cert.key_pem), boost::asio::ssl::context::pem);
+    ca_file_ = std::filesystem::temp_directory_path() /
+               ("canaryd-scrape-ca-" + std::to_string(::getpid()) + ".pem");
+    std::ofstream(ca_file_) << cert.cert_pem;
+    acceptor_.open(boost::asio::ip::tcp::v4());
+    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TlsTarget() {
+    stop_ = true;
+    boost::system::error_code ec;
+    // Wake the blocking accept with a connection of our own.
+    boost::asio::ip::tcp::socket s(ioc_);
+    s.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+    std::filesystem::remove(ca_file_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  std::string ca_file() const { return ca_file_.string(); }
+  int handshakes() const { return handshakes_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      boost::asio::ip::tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stop_) return;
+      boost::asio::ssl::stream<boost::asio::ip::tcp::socket&> stream(socket, tls_);
+      stream.handshake(boost::asio::ssl::stream_base::server, ec);
+      if (ec) continue;  // the scraper rejected the certificate
+      handshakes_.fetch_add(1);
+      boost::beast::flat_buffer buffer;
+      http::request<http::string_body> req;
+      http::read(stream, buffer, req, ec);
+      if (ec) continue;
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      res.body() = "secure_total 7\n";
+      res.keep_alive(false);
+      res.prepare_payload();
+      http::write(stream, res, ec);
+      stream.shutdown(ec);
+    }
+  }
+
+  boost::asio::io_context ioc_;
+  boost::asio::ssl::context tls_;
+  boost::asio::ip::tcp::acceptor acceptor_{ioc_};
+  std::filesystem::path ca_file_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> handshakes_{0};
+  std::thread thread_;
+};
+
+struct TlsCase {
+  const char* name;
+  bool trust_ca;
+  bool skip_verify;
+  const char* server_name;
+  const char* health;
+};
+
+class HttpsScrapes : public ::testing::TestWithParam<TlsCase> {};
+
+TEST_P(HttpsScrapes, VerifyTheTargetsCertificate) {
+  const TlsCase& c = GetParam();
+  TlsTarget target;
+  RecordingSink sink;
+  MetricsRegistry metrics;
+  auto job = Job("tls", {target.address()}, 200ms);
+  job.scheme = "https";
+  if (c.trust_ca) job.tls_config.ca_file = target.ca_file();
+  job.tls_config.insecure_skip_verify = c.skip_verify;
+  job.tls_config.server_name = c.server_name;
+  ScrapeManager manager({job}, {}, sink, SystemClock::Instance(), metrics);
+  manager.Start();
+  ASSERT_TRUE(WaitFor([&] { return manager.scrapes_completed() >= 2; }));
+  const auto targets = manager.Targets();
+  manager.Stop();
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].health, c.health) << targets[0].last_error;
+  std::vector<Row> rows;
+  const Row* v = Newest(sink, "secure_total{instance=\"" + target.address() +
+                                  "\", job=\"tls\", track=\"baseline\"}",
+                        rows);
+  if (std::string(c.health) == "up") {
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->value, 7);
+  } else {
+    EXPECT_EQ(v, nullptr);
+    EXPECT_NE(targets[0].last_error.find("TLS handshake"), std::string::npos)
+        << targets[0].last_error;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tls, HttpsScrapes,
+    ::testing::Values(TlsCase{"trusted_ca", true, false, "", "up"},
+                      TlsCase{"system_store_rejects_self_signed", false, false, "", "down"},
+                      TlsCase{"wrong_server_name", true, false, "metrics.example.com", "down"},
+                      TlsCase{"insecure_skip_verify", false, true, "", "up"}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(ScrapeManager, BearerTokenFromAFileIsReadAtEveryScrape) {
+  FakeTarget target;
+  const auto token = std::filesystem::temp_directory_path() /
+                     ("canaryd-token-" + std::to_string(::getpid()));
+  std::ofstream(token) << "first\n";
+  RecordingSink sink;
+  MetricsRegistry metrics;
+  auto job = Job("auth", {target.address()});
+  job.authorization = ScrapeConfig::Authorization{"Bearer", "", token.string()};
+  ScrapeManager manager({job}, {}, sink, SystemClock::Instance(), metrics);
+  manager.Start();
+  ASSERT_TRUE(WaitFor([&] {
+    return target.last_request()[http::field::authorization] == "Bearer first";
+  }));
+  std::ofstream(token) << "rotated";
+  EXPECT_TRUE(WaitFor([&] {
+    return target.last_request()[http::field::authorization] == "Bearer rotated";
+  }));
+  std::filesystem::remove(token);
+  // An unreadable credentials file fails the scrape with the reason.
+  ASSERT_TRUE(WaitFor([&] {
+    const auto t = manager.Targets();
+    return !t.empty() && t[0].health == "down";
+  }));
+  const auto targets = manager.Targets();
+  manager.Stop();
+  EXPECT_NE(targets[0].last_error.find("credentials_file"), std::string::npos)
+      << targets[0].last_error;
 }
 
 }  // namespace
