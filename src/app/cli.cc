@@ -18,6 +18,7 @@
 #include "canaryd/canaryconfig/canary_config.h"
 #include "canaryd/common/clock.h"
 #include "canaryd/common/duration.h"
+#include "canaryd/common/file.h"
 #include "canaryd/common/logging.h"
 #include "canaryd/config/config.h"
 #include "canaryd/judge/judge.h"
@@ -338,16 +339,11 @@ int CheckConfig(int argc, char** argv) {
 }
 
 std::string ReadFileOrThrow(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    throw UsageError(path + ": cannot open");
+  std::string text, error;
+  if (!ReadFile(path, text, error)) {
+    throw UsageError(path + ": cannot open: " + error);
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) {
-    throw UsageError(path + ": cannot read");
-  }
-  return ss.str();
+  return text;
 }
 
 double NumberFlag(const std::string& name, const std::string& value) {

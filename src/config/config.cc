@@ -1,5 +1,6 @@
 #include "canaryd/config/config.h"
 
+#include "canaryd/common/file.h"
 #include "canaryd/scrape/target.h"
 #include "canaryd/model/labels.h"
 
@@ -719,13 +720,11 @@ Config ParseConfig(std::string_view yaml, std::string_view source) {
 }
 
 Config LoadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw ConfigError(path + ": cannot open: " + std::strerror(errno));
+  std::string text, error;
+  if (!ReadFile(path, text, error)) {
+    throw ConfigError(path + ": cannot open: " + error);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path);
+  return ParseConfig(text, path);
 }
 
 }  // namespace canaryd::config

@@ -1,5 +1,6 @@
 #include "scrape/file_sd.h"
 
+#include "canaryd/common/file.h"
 #include "canaryd/model/labels.h"
 
 #include <yaml-cpp/yaml.h>
@@ -136,13 +137,11 @@ std::string ParseTargetGroups(const std::string& path, const std::string& text,
 }
 
 std::string ReadTargetGroupFile(const std::string& path, std::vector<TargetGroup>& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return path + ": cannot open: " + std::strerror(errno);
+  std::string text, error;
+  if (!ReadFile(path, text, error)) {
+    return path + ": cannot open: " + error;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseTargetGroups(path, ss.str(), out);
+  return ParseTargetGroups(path, text, out);
 }
 
 }  // namespace canaryd::scrape

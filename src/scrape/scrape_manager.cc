@@ -35,6 +35,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "canaryd/common/file.h"
 #include "canaryd/scrape/target.h"
 #include "scrape/file_sd.h"
 #include "scrape/gzip.h"
@@ -63,15 +64,13 @@ uint64_t StableHash(std::string_view s) {
   return h;
 }
 
-std::string ReadSmallFile(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path + ": " + std::strerror(errno);
+// A secret file's content without its trailing newline.
+std::string ReadSecretFile(const std::string& path, std::string& error) {
+  std::string s;
+  if (!ReadFile(path, s, error)) {
+    error = "cannot read " + path + ": " + error;
     return "";
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }
@@ -352,7 +351,7 @@ struct ScrapeManager::Impl {
       if (t->stop) break;
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - mono_start;
       const ScrapeReport report = t->scraper.Process(response, start_ms, took);
-      Record(*t, report, start_ms, report.duration_s);
+      Record(*t, report, start_ms);
       const int64_t after = clock.NowMillis();
       next += interval;
       if (next <= after) {
@@ -374,7 +373,7 @@ struct ScrapeManager::Impl {
     t->finished.store(true);
   }
 
-  void Record(Target& t, const ScrapeReport& r, int64_t start_ms, double seconds) {
+  void Record(Target& t, const ScrapeReport& r, int64_t start_ms) {
     auto& m = t.job.metrics;
     m.results[static_cast<size_t>(r.failure)]->Inc();
     m.stale_markers->Inc(r.stale_markers);
@@ -406,7 +405,7 @@ struct ScrapeManager::Impl {
     t.status.health = r.failure == ScrapeFailure::kNone ? "up" : "down";
     t.status.last_error = t.last_error;
     t.status.last_scrape_ms = start_ms;
-    t.status.last_scrape_duration_s = seconds;
+    t.status.last_scrape_duration_s = r.duration_s;
     t.status.last_samples = r.samples_scraped;
   }
 
@@ -437,7 +436,7 @@ struct ScrapeManager::Impl {
       const auto& b = *cfg.basic_auth;
       std::string password = b.password;
       if (!b.password_file.empty()) {
-        password = ReadSmallFile(b.password_file, error);  // re-read: secrets rotate
+        password = ReadSecretFile(b.password_file, error);  // re-read: secrets rotate
         if (!error.empty()) return "basic_auth.password_file: " + error;
       }
       const std::string plain = b.username + ":" + password;
@@ -448,7 +447,7 @@ struct ScrapeManager::Impl {
       const auto& a = *cfg.authorization;
       std::string credentials = a.credentials;
       if (!a.credentials_file.empty()) {
-        credentials = ReadSmallFile(a.credentials_file, error);
+        credentials = ReadSecretFile(a.credentials_file, error);
         if (!error.empty()) return "authorization.credentials_file: " + error;
       }
       req.set(http::field::authorization, a.type + " " + credentials);
@@ -456,10 +455,11 @@ struct ScrapeManager::Impl {
     return "";
   }
 
-  static ScrapeFailure Classify(const boost::system::error_code& ec, bool connecting) {
+  // Why the request or response failed once connected.
+  static ScrapeFailure Classify(const boost::system::error_code& ec) {
     if (ec == beast::error::timeout) return ScrapeFailure::kTimeout;
     if (ec == http::error::body_limit) return ScrapeFailure::kBodySizeLimit;
-    return connecting ? ScrapeFailure::kConnect : ScrapeFailure::kRead;
+    return ScrapeFailure::kRead;
   }
 
   template <typename Stream>
@@ -472,12 +472,11 @@ struct ScrapeManager::Impl {
     co_return rec;
   }
 
-  asio::awaitable<boost::system::error_code> Connect(Target& t, bool& connecting,
+  asio::awaitable<boost::system::error_code> Connect(Target& t,
                                                      std::chrono::steady_clock::time_point deadline,
                                                      std::string& error) {
     const auto& spec = t.scraper.spec();
     auto ex = co_await asio::this_coro::executor;
-    connecting = true;
     asio::ip::tcp::resolver resolver(ex);
     auto [rec, results] = co_await resolver.async_resolve(spec.host, spec.port, kUseTuple);
     if (rec) {
@@ -542,16 +541,19 @@ struct ScrapeManager::Impl {
     }
     const uint64_t limit =
         cfg.body_size_limit != 0 ? cfg.body_size_limit : options.default_body_size_limit;
+    auto too_large = [limit](const char* what) {
+      return std::string(what) + " larger than body_size_limit (" + std::to_string(limit) +
+             " bytes)";
+    };
     std::optional<http::response_parser<http::string_body>> parser;
     boost::system::error_code ec;
     // A kept-alive connection may have been closed by the target since the last scrape; then
     // the request is retried once on a new connection (it is idempotent), as Go's client does.
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = t.tcp.has_value() || t.tls.has_value();
-      bool connecting = false;
       std::string error;
       if (!reused) {
-        ec = co_await Connect(t, connecting, deadline, error);
+        ec = co_await Connect(t, deadline, error);
         if (t.stop) co_return out;
         if (ec) {
           out.failure = std::chrono::steady_clock::now() >= deadline ? ScrapeFailure::kTimeout
@@ -560,7 +562,6 @@ struct ScrapeManager::Impl {
           co_return out;
         }
       }
-      connecting = false;
       parser.emplace();
       // Read into last scrape's buffer: the string body appends, so its capacity is reused.
       t.spare_body.clear();
@@ -584,18 +585,13 @@ struct ScrapeManager::Impl {
       if (reused && nothing_received && ec != beast::error::timeout) {
         continue;  // stale keep-alive connection
       }
-      out.failure = Classify(ec, connecting);
+      out.failure = Classify(ec);
       out.error = out.failure == ScrapeFailure::kTimeout
                       ? "no complete response within scrape_timeout (" +
                             std::to_string(cfg.scrape_timeout.count()) + "ms)"
                   : out.failure == ScrapeFailure::kBodySizeLimit
-                      ? "body larger than body_size_limit (" + std::to_string(limit) + " bytes)"
+                      ? too_large("body")
                       : "reading the response: " + ec.message();
-      co_return out;
-    }
-    if (ec) {
-      out.failure = ScrapeFailure::kRead;
-      out.error = "reading the response: " + ec.message();
       co_return out;
     }
     auto& res = parser->get();
@@ -622,8 +618,7 @@ struct ScrapeManager::Impl {
           break;
         case GunzipStatus::kTooLarge:
           out.failure = ScrapeFailure::kBodySizeLimit;
-          out.error = "decompressed body larger than body_size_limit (" + std::to_string(limit) +
-                      " bytes)";
+          out.error = too_large("decompressed body");
           co_return out;
         case GunzipStatus::kCorrupt:
           out.failure = ScrapeFailure::kBadEncoding;
@@ -633,7 +628,7 @@ struct ScrapeManager::Impl {
     } else if (encoding.empty() || encoding == "identity") {
       if (body.size() > limit) {
         out.failure = ScrapeFailure::kBodySizeLimit;
-        out.error = "body larger than body_size_limit (" + std::to_string(limit) + " bytes)";
+        out.error = too_large("body");
         co_return out;
       }
       t.decoded.swap(body);

@@ -11,34 +11,13 @@
 #include <fstream>
 #include <string>
 
+#include "run_command.h"
+
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using CliRun = canaryd::testutil::CommandResult;
 
-CliRun Canaryd(const std::string& args) {
-  // One file per call: ctest runs the tests of this binary in parallel processes.
-  static int calls = 0;
-  const std::string err_path = ::testing::TempDir() + "/judge_cli_" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                               "_" + std::to_string(getpid()) + "_" + std::to_string(++calls) +
-                               ".stderr";
-  const std::string cmd = std::string(CANARYD_BINARY) + " " + args + " 2>" + err_path;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) {
-    out.append(buf.data(), n);
-  }
-  const int status = pclose(p);
-  std::ifstream f(err_path);
-  const std::string err((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::remove(err_path.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
-}
+CliRun Canaryd(const std::string& args) { return canaryd::testutil::RunCommand(CANARYD_BINARY, args); }
 
 std::string TempFile(const std::string& name, const std::string& content) {
   const std::string path = ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;

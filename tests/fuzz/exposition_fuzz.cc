@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "canaryd/common/metrics.h"
 #include "canaryd/model/labels.h"
 #include "canaryd/scrape/exposition.h"
 
@@ -51,29 +52,9 @@ bool IsMetricName(std::string_view s) {
   return true;
 }
 
-bool IsLabelName(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                    (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
 void AppendQuoted(std::string& out, std::string_view s) {
   out += '"';
-  for (const char c : s) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
+  canaryd::AppendEscapedLabelValue(out, s);
   out += '"';
 }
 
@@ -96,7 +77,7 @@ void Print(std::string& out, const Copy& c) {
     out += ',';
   }
   for (const auto& [n, v] : c.labels) {
-    if (IsLabelName(n)) {
+    if (canaryd::model::IsValidLabelName(n)) {
       out += n;
     } else {
       AppendQuoted(out, n);
